@@ -1,0 +1,1 @@
+"""Pre-annotators: rules, trainable token classifiers and the policy that merges them."""

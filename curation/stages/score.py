@@ -1,0 +1,69 @@
+"""Stage ``score``: a use case's predictions against a reference, as DVC metrics.
+
+In the pipeline the reference is the answer key of the use case's documents (the synthetic
+generator's gold) and the predictions are the pre-annotations, so every ``dvc repro`` says how
+good the pre-annotator is, per label and per document type. Any predictions file in the
+shared record format can be scored the same way (``--predictions``, ``--reference``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from curation import paths
+from curation.io import atomic_writer, read_records
+from curation.settings import Params
+from curation.stages.preannotate import documents_path
+from curation.usecases import get
+from curation.usecases.base import resolve
+
+
+def reference_path(use_case_id: str, params: Params) -> Path:
+    """The answer key matching the documents the use case is pre-annotated from."""
+    if get(use_case_id).documents == "raw":
+        return paths.answer_key(use_case_id, Path(params.generate.answer_keys))
+    return paths.answer_key(use_case_id, paths.DATA / "pseudonymised" / "answer_key")
+
+
+def run(
+    use_case_id: str,
+    params: Params,
+    *,
+    reference: Path | None = None,
+    predictions: Path | None = None,
+    output: Path | None = None,
+) -> dict[str, Any]:
+    """Score and write ``reports/<use_case>/preannotation_metrics.json``; returns the metrics."""
+    use_case = get(use_case_id)
+    if use_case.metric is None:
+        raise ValueError(f"use case {use_case_id} declares no metric")
+    gold = list(read_records(reference or reference_path(use_case_id, params)))
+    predicted = list(read_records(predictions or paths.preannotations(use_case_id)))
+    groups: dict[str, str] = {}
+    table = documents_path(use_case_id, params)
+    if table.exists():
+        columns = pq.read_table(table, columns=["doc_id", "doc_type"]).to_pydict()
+        groups = dict(zip(columns["doc_id"], columns["doc_type"], strict=True))
+    metrics: dict[str, Any] = resolve(use_case.metric)(gold, predicted, use_case, groups)
+    target = output or paths.report_dir(use_case_id) / "preannotation_metrics.json"
+    with atomic_writer(target) as handle:
+        json.dump(metrics, handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
+    return metrics
+
+
+def render(use_case_id: str, metrics: dict[str, Any]) -> str:
+    strict, partial = metrics["strict"]["micro"], metrics["partial"]["micro"]
+    lines = [
+        f"{use_case_id}: strict micro P {strict['precision']} R {strict['recall']} "
+        f"F1 {strict['f1']}; partial F1 {partial['f1']}"
+    ]
+    if "leak" in metrics:
+        lines.append(f"  leak rate {metrics['leak']['leak_rate']} (share of PHI characters left)")
+    for label, row in metrics["strict"]["per_label"].items():
+        lines.append(f"  {label:<16} P {row['precision']}  R {row['recall']}  F1 {row['f1']}")
+    return "\n".join(lines)

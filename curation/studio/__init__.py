@@ -1,0 +1,1 @@
+"""Label Studio: server lifecycle, SDK client, converters, push/pull, simulated annotators."""

@@ -1,0 +1,73 @@
+"""What a use case declares. Stages take a :class:`UseCase` and never test its id."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from curation.schema import Record
+
+#: How a use case's result is shaped in a :class:`curation.schema.Record`.
+ResultKind = Literal["spans", "labels", "sections", "items"]
+
+
+class Preannotator(Protocol):
+    """Turns ``(doc_id, text)`` pairs into prediction records, streaming."""
+
+    origin: str
+
+    def predict(self, docs: Iterable[tuple[str, str]]) -> Iterator[Record]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UseCase:
+    """A registered, versioned use case declaration.
+
+    Parameters
+    ----------
+    id
+        Stable identifier, used in file names (``data/gold/<id>.jsonl``) and commands.
+    version
+        Declaration version; a change of behaviour is a new version beside the old.
+    kind
+        The main result field of its records.
+    labels
+        The closed label set (span labels, document labels, section names...).
+    description
+        One line for humans (dataset cards, ``curation usecases``).
+    documents
+        The document table its tasks are made from: ``raw`` (pseudonymisation itself) or
+        ``pseudonymised`` (every other use case: no benchmark is built on raw text).
+    preannotator
+        ``"module:function"`` building its pre-annotator (imported only when used), called
+        as ``function(use_case, preannotate_settings, model_dir)``.
+    trainer
+        ``"module:function"`` training its model, called as
+        ``function(use_case, train_settings, output_dir, progress=...)``.
+    metric
+        ``"module:function"`` scoring predictions against gold, called as
+        ``function(gold_records, predicted_records, use_case, groups)`` -> metrics dict.
+    """
+
+    id: str
+    version: str
+    kind: ResultKind
+    labels: tuple[str, ...]
+    description: str
+    documents: Literal["raw", "pseudonymised"] = "pseudonymised"
+    preannotator: str | None = None
+    trainer: str | None = None
+    metric: str | None = None
+
+    @property
+    def config_name(self) -> str:
+        """File name of its Label Studio config in ``annotation_configs/``."""
+        return f"{self.id}.{self.version}.xml"
+
+
+def resolve(reference: str) -> Any:
+    """The object named by ``"package.module:name"``."""
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
