@@ -103,6 +103,7 @@ class Record:
     Only the fields that a use case uses are written: ``spans`` for span use cases,
     ``labels`` (ordered, principal first) for document-level ones, ``relations`` and
     ``attributes`` where the use case has them, ``sections`` or ``items`` for generated text.
+    Gold records add ``provenance``: which annotations, which adjudication rule, agreement.
     """
 
     doc_id: str
@@ -114,6 +115,7 @@ class Record:
     attributes: list[dict[str, Any]] = field(default_factory=list)
     sections: dict[str, str] = field(default_factory=dict)
     items: list[dict[str, Any]] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -123,7 +125,7 @@ class Record:
         }
         if self.spans:
             out["spans"] = [s.to_dict() for s in self.spans]
-        for name in ("labels", "relations", "attributes", "sections", "items"):
+        for name in ("labels", "relations", "attributes", "sections", "items", "provenance"):
             value = getattr(self, name)
             if value:
                 out[name] = value
@@ -144,4 +146,5 @@ class Record:
             attributes=list(data.get("attributes", [])),
             sections=dict(data.get("sections", {})),
             items=list(data.get("items", [])),
+            provenance=dict(data.get("provenance", {})),
         )

@@ -1,0 +1,1 @@
+"""Quality gates: Great Expectations suites, inter-annotator agreement, adjudication into gold."""

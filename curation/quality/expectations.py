@@ -1,0 +1,288 @@
+"""Great Expectations that GX Core lacks, for annotated clinical text.
+
+Each is a proper GX expectation (a metric provider with a pandas condition, and the
+expectation that uses it), registered on import so that suites stored as JSON files
+(:mod:`curation.quality.suites`) can name them by their snake-case type:
+
+``expect_span_text_to_match_document``
+    ``text[start:end]`` of the document equals the span's ``text`` (columns
+    ``start, end, text, doc_text``; rows whose document is missing are left to the
+    "document exists" expectation).
+``expect_spans_not_to_overlap``
+    no span overlaps an earlier span of the same record (columns ``record, start, end``).
+``expect_column_pair_values_to_match_sha256``
+    ``sha256`` is the hex SHA-256 of the UTF-8 ``text`` (column pair ``text``, ``sha256``).
+``expect_text_to_have_no_residual_identifiers``
+    no phone number, e-mail address, NIR with a valid key or IPP/NDA after its cue in the
+    text, outside the surrogates the pseudonymiser put there (columns ``text, replaced``;
+    ``replaced`` holds ``[start, end]`` pairs of surrogates, or nothing).
+``expect_column_values_to_have_one_value_per_group``
+    every value of the first column maps to one value of the second (e.g. a patient is in
+    one split only: columns ``patient_id, split``).
+``expect_column_value_shares_to_be_between``
+    each listed value's share of the rows lies in its ``[min, max]`` bounds (label
+    distribution, split sizes).
+
+Map expectations are vectorised with pandas where the check allows; the span-slice and
+residual-identifier checks loop in Python over rows (1,000,000 spans in about a second).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import pandas as pd
+from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.expectations.expectation import (
+    ColumnAggregateExpectation,
+    ColumnPairMapExpectation,
+    MulticolumnMapExpectation,
+)
+from great_expectations.expectations.metrics.map_metric_provider import (
+    ColumnPairMapMetricProvider,
+    MulticolumnMapMetricProvider,
+    column_pair_condition_partial,
+    multicolumn_condition_partial,
+)
+
+from curation.models.rules import PhiRules
+
+_MULTI_KEYS = (
+    "batch_id",
+    "table",
+    "column_list",
+    "row_condition",
+    "condition_parser",
+    "ignore_row_if",
+)
+_PAIR_KEYS = (
+    "batch_id",
+    "table",
+    "column_A",
+    "column_B",
+    "row_condition",
+    "condition_parser",
+    "ignore_row_if",
+)
+
+#: Identifier kinds the residual scan looks for (labels of :class:`PhiRules`).
+RESIDUAL_KINDS: tuple[str, ...] = ("TEL", "MAIL", "SECU", "IPP", "NDA")
+
+
+def _columns(frame: pd.DataFrame) -> list[pd.Series]:
+    return [frame[name] for name in frame.columns]
+
+
+# --- span text equals the document slice ------------------------------------------------------
+
+
+class SpanTextMatchesDocument(MulticolumnMapMetricProvider):  # type: ignore[misc]
+    condition_metric_name = "multicolumn_values.span_text_matches_document"
+    condition_domain_keys = _MULTI_KEYS
+    condition_value_keys = ()
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
+        start, end, text, doc = _columns(column_list)
+        ok = [
+            isinstance(d, str) and isinstance(t, str) and d[int(s) : int(e)] == t
+            for s, e, t, d in zip(start.tolist(), end.tolist(), text.tolist(), doc.tolist())
+        ]
+        return pd.Series(ok, index=column_list.index)
+
+
+class ExpectSpanTextToMatchDocument(MulticolumnMapExpectation):  # type: ignore[misc]
+    """Expect each span's ``text`` to equal ``doc_text[start:end]``.
+
+    ``column_list`` names the start, end, span text and document text columns, in that order.
+    """
+
+    map_metric: ClassVar[str] = "multicolumn_values.span_text_matches_document"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
+    ignore_row_if: str = "any_value_is_missing"
+
+
+# --- no overlapping spans within a record -----------------------------------------------------
+
+
+class SpansDoNotOverlap(MulticolumnMapMetricProvider):  # type: ignore[misc]
+    condition_metric_name = "multicolumn_values.spans_do_not_overlap"
+    condition_domain_keys = _MULTI_KEYS
+    condition_value_keys = ()
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
+        record, start, end = column_list.columns
+        ordered = column_list.sort_values([record, start, end], kind="stable")
+        reach = ordered.groupby(record, sort=False)[end].cummax()
+        before = reach.groupby(ordered[record], sort=False).shift(1)
+        overlaps = before.notna() & (ordered[start] < before)
+        return ~overlaps.reindex(column_list.index)
+
+
+class ExpectSpansNotToOverlap(MulticolumnMapExpectation):  # type: ignore[misc]
+    """Expect no span to overlap an earlier span (by start) of the same record.
+
+    ``column_list`` names the record key, start and end columns. Of two overlapping spans,
+    the later one is counted as unexpected.
+    """
+
+    map_metric: ClassVar[str] = "multicolumn_values.spans_do_not_overlap"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
+    ignore_row_if: str = "any_value_is_missing"
+
+
+# --- content hash -----------------------------------------------------------------------------
+
+
+class ColumnPairValuesMatchSha256(ColumnPairMapMetricProvider):  # type: ignore[misc]
+    condition_metric_name = "column_pair_values.match_sha256"
+    condition_domain_keys = _PAIR_KEYS
+    condition_value_keys = ()
+
+    @column_pair_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    def _pandas(cls, column_A: pd.Series, column_B: pd.Series, **kwargs: Any) -> pd.Series:
+        ok = [
+            isinstance(t, str) and hashlib.sha256(t.encode("utf-8")).hexdigest() == h
+            for t, h in zip(column_A.tolist(), column_B.tolist())
+        ]
+        return pd.Series(ok, index=column_A.index)
+
+
+class ExpectColumnPairValuesToMatchSha256(ColumnPairMapExpectation):  # type: ignore[misc]
+    """Expect ``column_B`` to be the hex SHA-256 of the UTF-8 bytes of ``column_A``."""
+
+    map_metric: ClassVar[str] = "column_pair_values.match_sha256"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
+    ignore_row_if: str = "never"
+
+
+# --- residual identifiers ---------------------------------------------------------------------
+
+
+def residual_identifiers(
+    text: str, replaced: Sequence[Sequence[int]] | None, rules: PhiRules, kinds: Sequence[str]
+) -> list[tuple[int, int, str]]:
+    """``(start, end, label)`` of identifiers in ``text`` that no surrogate covers.
+
+    >>> rules = PhiRules(use_edsnlp_dates=False)
+    >>> text = "Tél 06 12 34 56 78, IPP : 8012345678"
+    >>> residual_identifiers(text, [[4, 18]], rules, ["TEL", "IPP"])
+    [(26, 36, 'IPP')]
+    """
+    covered = sorted((int(a), int(b)) for a, b in (replaced or ()))
+    found = []
+    for span in rules(text):
+        if span.label not in kinds:
+            continue
+        if any(a <= span.start and span.end <= b for a, b in covered):
+            continue
+        found.append((span.start, span.end, span.label))
+    return found
+
+
+class TextHasNoResidualIdentifiers(MulticolumnMapMetricProvider):  # type: ignore[misc]
+    condition_metric_name = "multicolumn_values.no_residual_identifiers"
+    condition_domain_keys = _MULTI_KEYS
+    condition_value_keys = ("kinds",)
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
+        kinds = list(kwargs.get("kinds") or RESIDUAL_KINDS)
+        rules = PhiRules(use_edsnlp_dates=False)
+        text, replaced = _columns(column_list)
+        ok = [
+            not isinstance(t, str) or not residual_identifiers(t, r, rules, kinds)
+            for t, r in zip(text.tolist(), replaced.tolist())
+        ]
+        return pd.Series(ok, index=column_list.index)
+
+
+class ExpectTextToHaveNoResidualIdentifiers(MulticolumnMapExpectation):  # type: ignore[misc]
+    """Expect no phone, e-mail, valid-key NIR or cued IPP/NDA outside known surrogates.
+
+    ``column_list`` names the text column and a column of ``[start, end]`` surrogate spans
+    (empty where the text was not pseudonymised). ``kinds`` restricts the identifier kinds.
+    """
+
+    map_metric: ClassVar[str] = "multicolumn_values.no_residual_identifiers"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly", "kinds")
+    kinds: list[str] = list(RESIDUAL_KINDS)
+    ignore_row_if: str = "never"
+
+
+# --- one value per group ----------------------------------------------------------------------
+
+
+class OneValuePerGroup(MulticolumnMapMetricProvider):  # type: ignore[misc]
+    condition_metric_name = "multicolumn_values.one_value_per_group"
+    condition_domain_keys = _MULTI_KEYS
+    condition_value_keys = ()
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
+        group, value = column_list.columns
+        distinct = column_list.groupby(group, sort=False)[value].transform("nunique")
+        return distinct <= 1
+
+
+class ExpectColumnValuesToHaveOneValuePerGroup(MulticolumnMapExpectation):  # type: ignore[misc]
+    """Expect every value of the first column to go with a single value of the second.
+
+    With ``column_list=["patient_id", "split"]``: no patient is in two splits. Every row of
+    a group with several values is unexpected.
+    """
+
+    map_metric: ClassVar[str] = "multicolumn_values.one_value_per_group"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
+    ignore_row_if: str = "any_value_is_missing"
+
+
+# --- shares of values -------------------------------------------------------------------------
+
+
+def shares_outside(
+    counts: Mapping[Any, int], bounds: Mapping[str, Sequence[float]]
+) -> dict[str, dict[str, Any]]:
+    """The values whose share of all rows falls outside their ``[min, max]`` bounds.
+
+    >>> shares_outside({"NOM": 8, "TEL": 2}, {"NOM": [0.1, 0.5], "TEL": [0.1, 0.5]})
+    {'NOM': {'share': 0.8, 'min': 0.1, 'max': 0.5}}
+    """
+    total = sum(int(n) for n in counts.values())
+    out = {}
+    for value, (low, high) in bounds.items():
+        share = int(counts.get(value, 0)) / total if total else 0.0
+        if not low <= share <= high:
+            out[str(value)] = {"share": round(share, 4), "min": low, "max": high}
+    return out
+
+
+class ExpectColumnValueSharesToBeBetween(ColumnAggregateExpectation):  # type: ignore[misc]
+    """Expect each value named in ``bounds`` to make up between ``min`` and ``max`` of rows.
+
+    ``bounds`` maps a value to ``[min, max]`` shares (0 to 1); values not named are free.
+    The observed value is the share of every value present.
+    """
+
+    bounds: dict[str, list[float]]
+    metric_dependencies: ClassVar[tuple[str, ...]] = ("column.value_counts",)
+    success_keys: ClassVar[tuple[str, ...]] = ("bounds",)
+
+    def _validate(
+        self,
+        metrics: dict[str, Any],
+        runtime_configuration: dict[str, Any] | None = None,
+        execution_engine: Any = None,
+    ) -> dict[str, Any]:
+        counts = {str(k): int(v) for k, v in dict(metrics["column.value_counts"]).items()}
+        bounds = self.configuration.kwargs.get("bounds") or self.bounds
+        outside = shares_outside(counts, bounds)
+        total = sum(counts.values())
+        observed = {k: round(v / total, 4) for k, v in counts.items()} if total else {}
+        return {
+            "success": total > 0 and not outside,
+            "result": {"observed_value": observed, "details": {"outside": outside}},
+        }
