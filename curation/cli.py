@@ -282,6 +282,66 @@ def simulate_annotators(use_case: str = UseCaseArgument, params: Path = ParamsOp
     console.print(summary.render(), soft_wrap=True, markup=False, highlight=False)
 
 
+def _say(text: str) -> None:
+    console.print(text, soft_wrap=True, markup=False, highlight=False)
+
+
+@app.command()
+def validate(
+    stage: str = typer.Argument(
+        ..., help="documents | preannotations | annotations | gold | benchmark"
+    ),
+    use_case: str = UseCaseArgument,
+    params: Path = ParamsOption,
+    source: Path | None = typer.Option(
+        None, "--input", help="file to validate (default: the pipeline's)"
+    ),
+    output: Path | None = typer.Option(
+        None, help="results JSON (default: reports/quality/<use_case>/<stage>.json)"
+    ),
+) -> None:
+    """Run the Great Expectations suites of a stage; exit 1 when a critical expectation fails."""
+    from curation.io import InputError
+    from curation.quality.validation import SuiteError
+    from curation.stages import validate as stage_module
+
+    try:
+        report = stage_module.run(
+            stage, use_case, load_params(params), source=source, output=output
+        )
+    except stage_module.ValidationFailed as exc:
+        raise _fail(str(exc)) from None
+    except (ParamsError, InputError, SuiteError, KeyError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _say(stage_module.summary(stage, use_case, report))
+
+
+@app.command()
+def agreement(use_case: str = UseCaseArgument, params: Path = ParamsOption) -> None:
+    """Inter-annotator agreement (span F1, kappas, alpha) with bootstrap intervals."""
+    from curation.io import InputError
+    from curation.stages import agreement as stage
+
+    try:
+        metrics = stage.run(use_case, load_params(params))
+    except (ParamsError, InputError, KeyError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _say(stage.render(metrics))
+
+
+@app.command()
+def adjudicate(use_case: str = UseCaseArgument, params: Path = ParamsOption) -> None:
+    """Turn annotations into gold (review, single, consensus rules); list conflicts; flag noise."""
+    from curation.io import InputError
+    from curation.stages import adjudicate as stage
+
+    try:
+        summary = stage.run(use_case, load_params(params))
+    except (ParamsError, InputError, KeyError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _say(summary.render())
+
+
 @app.command("usecases")
 def list_usecases() -> None:
     """List the registered use cases with their version and label set."""

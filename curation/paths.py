@@ -36,3 +36,17 @@ def model_dir(use_case: str) -> Path:
 
 def report_dir(use_case: str) -> Path:
     return REPORTS / use_case
+
+
+def conflicts(use_case: str) -> Path:
+    """Documents adjudication could not settle, with the competing versions (for review)."""
+    return DATA / "conflicts" / f"{use_case}.jsonl"
+
+
+def quality_dir(use_case: str) -> Path:
+    """Validation results, agreement, adjudication and label-noise reports of a use case."""
+    return REPORTS / "quality" / use_case
+
+
+def benchmark_dir(use_case: str) -> Path:
+    return Path("benchmarks") / use_case

@@ -356,10 +356,68 @@ class SimulateSettings(_Section):
         return self
 
 
+Bounds = tuple[float, float]
+
+
+class UseCaseQuality(_Section):
+    """Quality thresholds of one use case (``validate.use_cases.<id>``)."""
+
+    min_agreement: float = Field(
+        0.7, ge=0, le=1, description="least mean agreement of multiply-annotated gold documents"
+    )
+    label_bounds: dict[str, Bounds] = Field(
+        default_factory=dict, description="label -> [min, max] share of gold labels"
+    )
+
+
+def _default_sites() -> list[str]:
+    return list(GenerateSettings().sites)
+
+
+class ValidateSettings(_Section):
+    """``validate``: Great Expectations suites run on each stage's output."""
+
+    sites: list[str] = Field(default_factory=_default_sites, min_length=1)
+    examples: int = Field(5, ge=1, le=100, description="failing rows shown per expectation")
+    data_docs: bool = True
+    split_bounds: dict[str, Bounds] = Field(
+        default_factory=lambda: {"train": (0.5, 0.85), "dev": (0.05, 0.25), "test": (0.1, 0.35)}
+    )
+    use_cases: dict[str, UseCaseQuality] = Field(default_factory=dict)
+
+    def for_use_case(self, use_case: str) -> UseCaseQuality:
+        return self.use_cases.get(use_case, UseCaseQuality())
+
+
+class AgreementSettings(_Section):
+    """``agreement``: inter-annotator agreement and its bootstrap intervals."""
+
+    n_resamples: int = Field(1000, ge=1)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    seed: int = 0
+
+
+class LabelNoiseSettings(_Section):
+    """``adjudicate.noise``: cross-validated model that flags doubtful gold for a second look."""
+
+    enabled: bool = True
+    folds: int = Field(5, ge=2)
+    threshold: float = Field(0.9, gt=0.5, lt=1)
+    seed: int = 0
+
+
+class AdjudicateSettings(_Section):
+    """``adjudicate``: how annotations become gold (see :mod:`curation.quality.adjudication`)."""
+
+    quorum: float = Field(0.5, ge=0.5, le=1, description="share of annotators to accept")
+    reviewers: list[str] = Field(default_factory=list, description="e-mails whose work wins")
+    noise: LabelNoiseSettings = Field(default_factory=LabelNoiseSettings)
+
+
 class Params(BaseModel):
     """All of ``params.yaml``. Sections of later stages are kept as raw mappings."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     generate: GenerateSettings = Field(default_factory=GenerateSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -370,6 +428,9 @@ class Params(BaseModel):
     push: PushSettings = Field(default_factory=PushSettings)
     pull: PullSettings = Field(default_factory=PullSettings)
     simulate: SimulateSettings = Field(default_factory=SimulateSettings)
+    validate_: ValidateSettings = Field(default_factory=ValidateSettings, alias="validate")
+    agreement: AgreementSettings = Field(default_factory=AgreementSettings)
+    adjudicate: AdjudicateSettings = Field(default_factory=AdjudicateSettings)
 
 
 class ParamsError(ValueError):

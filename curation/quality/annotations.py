@@ -78,8 +78,7 @@ def annotated_from_dict(data: Mapping[str, Any], where: str) -> Annotated:
 def read_annotations(path: str | Path) -> list[Annotated]:
     """Every annotation of an annotations file, in file order (cancelled ones flagged)."""
     return [
-        annotated_from_dict(data, f"{path}:{number}")
-        for number, data in iter_json_objects(path)
+        annotated_from_dict(data, f"{path}:{number}") for number, data in iter_json_objects(path)
     ]
 
 
@@ -95,9 +94,9 @@ def by_document(annotations: Iterable[Annotated]) -> dict[str, list[Annotated]]:
 def overlapped(grouped: Mapping[str, Sequence[Annotated]]) -> dict[str, list[Annotated]]:
     """Documents annotated by at least two distinct annotators (one annotation each: the last)."""
     out: dict[str, list[Annotated]] = {}
-    for doc_id, annotations in grouped.items():
+    for doc_id, group in grouped.items():
         latest: dict[str, Annotated] = {}
-        for annotation in annotations:
+        for annotation in group:
             if not annotation.review:
                 latest[annotation.annotator] = annotation
         if len(latest) >= 2:

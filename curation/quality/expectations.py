@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
+from great_expectations.compatibility.pydantic import Field
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import (
     ColumnAggregateExpectation,
@@ -78,22 +79,24 @@ def _columns(frame: pd.DataFrame) -> list[pd.Series]:
 # --- span text equals the document slice ------------------------------------------------------
 
 
-class SpanTextMatchesDocument(MulticolumnMapMetricProvider):  # type: ignore[misc]
+class SpanTextMatchesDocument(MulticolumnMapMetricProvider):
     condition_metric_name = "multicolumn_values.span_text_matches_document"
     condition_domain_keys = _MULTI_KEYS
     condition_value_keys = ()
 
-    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
         start, end, text, doc = _columns(column_list)
         ok = [
             isinstance(d, str) and isinstance(t, str) and d[int(s) : int(e)] == t
-            for s, e, t, d in zip(start.tolist(), end.tolist(), text.tolist(), doc.tolist())
+            for s, e, t, d in zip(
+                start.tolist(), end.tolist(), text.tolist(), doc.tolist(), strict=True
+            )
         ]
         return pd.Series(ok, index=column_list.index)
 
 
-class ExpectSpanTextToMatchDocument(MulticolumnMapExpectation):  # type: ignore[misc]
+class ExpectSpanTextToMatchDocument(MulticolumnMapExpectation):
     """Expect each span's ``text`` to equal ``doc_text[start:end]``.
 
     ``column_list`` names the start, end, span text and document text columns, in that order.
@@ -101,18 +104,18 @@ class ExpectSpanTextToMatchDocument(MulticolumnMapExpectation):  # type: ignore[
 
     map_metric: ClassVar[str] = "multicolumn_values.span_text_matches_document"
     success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
-    ignore_row_if: str = "any_value_is_missing"
+    ignore_row_if: Literal["any_value_is_missing"] = "any_value_is_missing"
 
 
 # --- no overlapping spans within a record -----------------------------------------------------
 
 
-class SpansDoNotOverlap(MulticolumnMapMetricProvider):  # type: ignore[misc]
+class SpansDoNotOverlap(MulticolumnMapMetricProvider):
     condition_metric_name = "multicolumn_values.spans_do_not_overlap"
     condition_domain_keys = _MULTI_KEYS
     condition_value_keys = ()
 
-    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
         record, start, end = column_list.columns
         ordered = column_list.sort_values([record, start, end], kind="stable")
@@ -122,7 +125,7 @@ class SpansDoNotOverlap(MulticolumnMapMetricProvider):  # type: ignore[misc]
         return ~overlaps.reindex(column_list.index)
 
 
-class ExpectSpansNotToOverlap(MulticolumnMapExpectation):  # type: ignore[misc]
+class ExpectSpansNotToOverlap(MulticolumnMapExpectation):
     """Expect no span to overlap an earlier span (by start) of the same record.
 
     ``column_list`` names the record key, start and end columns. Of two overlapping spans,
@@ -131,32 +134,32 @@ class ExpectSpansNotToOverlap(MulticolumnMapExpectation):  # type: ignore[misc]
 
     map_metric: ClassVar[str] = "multicolumn_values.spans_do_not_overlap"
     success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
-    ignore_row_if: str = "any_value_is_missing"
+    ignore_row_if: Literal["any_value_is_missing"] = "any_value_is_missing"
 
 
 # --- content hash -----------------------------------------------------------------------------
 
 
-class ColumnPairValuesMatchSha256(ColumnPairMapMetricProvider):  # type: ignore[misc]
+class ColumnPairValuesMatchSha256(ColumnPairMapMetricProvider):
     condition_metric_name = "column_pair_values.match_sha256"
     condition_domain_keys = _PAIR_KEYS
     condition_value_keys = ()
 
-    @column_pair_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    @column_pair_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_A: pd.Series, column_B: pd.Series, **kwargs: Any) -> pd.Series:
         ok = [
             isinstance(t, str) and hashlib.sha256(t.encode("utf-8")).hexdigest() == h
-            for t, h in zip(column_A.tolist(), column_B.tolist())
+            for t, h in zip(column_A.tolist(), column_B.tolist(), strict=True)
         ]
         return pd.Series(ok, index=column_A.index)
 
 
-class ExpectColumnPairValuesToMatchSha256(ColumnPairMapExpectation):  # type: ignore[misc]
+class ExpectColumnPairValuesToMatchSha256(ColumnPairMapExpectation):
     """Expect ``column_B`` to be the hex SHA-256 of the UTF-8 bytes of ``column_A``."""
 
     map_metric: ClassVar[str] = "column_pair_values.match_sha256"
     success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
-    ignore_row_if: str = "never"
+    ignore_row_if: Literal["never"] = "never"
 
 
 # --- residual identifiers ---------------------------------------------------------------------
@@ -183,24 +186,24 @@ def residual_identifiers(
     return found
 
 
-class TextHasNoResidualIdentifiers(MulticolumnMapMetricProvider):  # type: ignore[misc]
+class TextHasNoResidualIdentifiers(MulticolumnMapMetricProvider):
     condition_metric_name = "multicolumn_values.no_residual_identifiers"
     condition_domain_keys = _MULTI_KEYS
     condition_value_keys = ("kinds",)
 
-    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
         kinds = list(kwargs.get("kinds") or RESIDUAL_KINDS)
         rules = PhiRules(use_edsnlp_dates=False)
         text, replaced = _columns(column_list)
         ok = [
             not isinstance(t, str) or not residual_identifiers(t, r, rules, kinds)
-            for t, r in zip(text.tolist(), replaced.tolist())
+            for t, r in zip(text.tolist(), replaced.tolist(), strict=True)
         ]
         return pd.Series(ok, index=column_list.index)
 
 
-class ExpectTextToHaveNoResidualIdentifiers(MulticolumnMapExpectation):  # type: ignore[misc]
+class ExpectTextToHaveNoResidualIdentifiers(MulticolumnMapExpectation):
     """Expect no phone, e-mail, valid-key NIR or cued IPP/NDA outside known surrogates.
 
     ``column_list`` names the text column and a column of ``[start, end]`` surrogate spans
@@ -209,26 +212,26 @@ class ExpectTextToHaveNoResidualIdentifiers(MulticolumnMapExpectation):  # type:
 
     map_metric: ClassVar[str] = "multicolumn_values.no_residual_identifiers"
     success_keys: ClassVar[tuple[str, ...]] = ("mostly", "kinds")
-    kinds: list[str] = list(RESIDUAL_KINDS)
-    ignore_row_if: str = "never"
+    kinds: list[str] = Field(default_factory=lambda: list(RESIDUAL_KINDS))
+    ignore_row_if: Literal["never"] = "never"
 
 
 # --- one value per group ----------------------------------------------------------------------
 
 
-class OneValuePerGroup(MulticolumnMapMetricProvider):  # type: ignore[misc]
+class OneValuePerGroup(MulticolumnMapMetricProvider):
     condition_metric_name = "multicolumn_values.one_value_per_group"
     condition_domain_keys = _MULTI_KEYS
     condition_value_keys = ()
 
-    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
         group, value = column_list.columns
         distinct = column_list.groupby(group, sort=False)[value].transform("nunique")
         return distinct <= 1
 
 
-class ExpectColumnValuesToHaveOneValuePerGroup(MulticolumnMapExpectation):  # type: ignore[misc]
+class ExpectColumnValuesToHaveOneValuePerGroup(MulticolumnMapExpectation):
     """Expect every value of the first column to go with a single value of the second.
 
     With ``column_list=["patient_id", "split"]``: no patient is in two splits. Every row of
@@ -237,7 +240,7 @@ class ExpectColumnValuesToHaveOneValuePerGroup(MulticolumnMapExpectation):  # ty
 
     map_metric: ClassVar[str] = "multicolumn_values.one_value_per_group"
     success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
-    ignore_row_if: str = "any_value_is_missing"
+    ignore_row_if: Literal["any_value_is_missing"] = "any_value_is_missing"
 
 
 # --- shares of values -------------------------------------------------------------------------
@@ -260,7 +263,7 @@ def shares_outside(
     return out
 
 
-class ExpectColumnValueSharesToBeBetween(ColumnAggregateExpectation):  # type: ignore[misc]
+class ExpectColumnValueSharesToBeBetween(ColumnAggregateExpectation):
     """Expect each value named in ``bounds`` to make up between ``min`` and ``max`` of rows.
 
     ``bounds`` maps a value to ``[min, max]`` shares (0 to 1); values not named are free.

@@ -47,7 +47,9 @@ def documents_frame(
     """Documents with a ``replaced`` column: the surrogate spans of each (empty if none)."""
     frame = documents.copy()
     known = replaced or {}
-    frame["replaced"] = [known.get(doc_id, []) for doc_id in frame["doc_id"]]
+    frame["replaced"] = pd.Series(
+        [known.get(doc_id, []) for doc_id in frame["doc_id"]], index=frame.index, dtype=object
+    )
     return frame
 
 
@@ -99,7 +101,9 @@ def records_frame(loaded: LoadedRecords, texts: Mapping[str, str]) -> pd.DataFra
     return pd.DataFrame(rows, columns=columns)
 
 
-def spans_frame(loaded: Iterable[tuple[int, Record, str]], texts: Mapping[str, str]) -> pd.DataFrame:
+def spans_frame(
+    loaded: Iterable[tuple[int, Record, str]], texts: Mapping[str, str]
+) -> pd.DataFrame:
     """One row per span, with its document's text and length (``None`` if it is missing)."""
     columns: dict[str, list[Any]] = {
         name: []
@@ -117,9 +121,11 @@ def spans_frame(loaded: Iterable[tuple[int, Record, str]], texts: Mapping[str, s
             columns["score"].append(span.score)
             columns["doc_text"].append(doc)
     frame = pd.DataFrame(columns)
-    frame["doc_length"] = pd.array(
-        [_length(t) for t in columns["doc_text"]], dtype="Int64"
-    ) if len(frame) else pd.array([], dtype="Int64")
+    frame["doc_length"] = (
+        pd.array([_length(t) for t in columns["doc_text"]], dtype="Int64")
+        if len(frame)
+        else pd.array([], dtype="Int64")
+    )
     return frame
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import great_expectations as gx
 import pandas as pd
 from great_expectations.checkpoint.actions import ValidationAction
+from great_expectations.compatibility.pydantic import Field
 from great_expectations.core.expectation_suite import ExpectationSuite
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
@@ -113,6 +114,7 @@ class ValidationReport:
     rows: dict[str, int] = field(default_factory=dict)
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
     data_docs: str | None = None
+    source: str | None = None
 
     @property
     def failed(self) -> list[ExpectationOutcome]:
@@ -186,7 +188,7 @@ def load_suite(name: str, scope: str | None = None) -> ExpectationSuite:
 # --- redaction --------------------------------------------------------------------------------
 
 
-class RedactUnexpectedValues(ValidationAction):  # type: ignore[misc]
+class RedactUnexpectedValues(ValidationAction):
     """Checkpoint action: strip column values from results before they are stored or rendered.
 
     Expectations flagged ``meta.redact_values`` lose their unexpected-value lists; every
@@ -194,7 +196,7 @@ class RedactUnexpectedValues(ValidationAction):  # type: ignore[misc]
     """
 
     type: Literal["redact_unexpected_values"] = "redact_unexpected_values"
-    index_columns: list[str] = []
+    index_columns: list[str] = Field(default_factory=list)
 
     def run(self, checkpoint_result: Any, action_context: Any = None) -> dict[str, Any]:
         context = self._resolve_context().context
@@ -285,7 +287,9 @@ def run_checks(
         index = [c for c in check.index_columns if c in check.frame.columns]
         # Data Docs are built once at the end, from the redacted results: GX runs an
         # UpdateDataDocsAction before every other action of a checkpoint.
-        actions = [RedactUnexpectedValues(name="redact", index_columns=index)]
+        actions: list[ValidationAction] = [
+            RedactUnexpectedValues(name="redact", index_columns=index)
+        ]
         checkpoint = context.checkpoints.add(
             gx.Checkpoint(
                 name=f"{name}:{check.suite}",

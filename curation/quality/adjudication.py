@@ -1,0 +1,322 @@
+"""Adjudication: the annotations of a document become one gold record, or a conflict.
+
+Rules, tried in this order for each document (cancelled annotations are ignored; of several
+annotations by one annotator, the last one counts):
+
+1. **review** — an authoritative annotation wins: made in the review project, flagged
+   ground truth in Label Studio, or by a configured reviewer. The latest one is taken.
+2. **single** — one annotator: their annotation is the gold (agreement unknown).
+3. **consensus** — several annotators: a majority vote per candidate with a quorum ``q``
+   (``0.5 <= q <= 1``). A candidate is a span (exact start, end and label) or a document
+   label proposed by at least one annotator; with ``share`` the fraction of annotators who
+   proposed it, it is *accepted* if ``share >= q``, *rejected* if ``share <= 1 - q``, and
+   *unsettled* otherwise. Accepted spans that overlap each other (the annotators agree that
+   something is there but not on its boundaries or label) are unsettled too. For document
+   labels the principal label (the first) is the majority first label, unsettled on a tie.
+   Generated content (sections, items) is accepted only when every annotator wrote the same.
+
+A document with anything unsettled is a :class:`Conflict`: it is written to the conflict list
+with the competing versions and the disputed places, and becomes gold once a reviewer settles
+it (rule 1). With ``q = 0.5`` (the default) a span proposed by one of two annotators is kept,
+which favours recall (right for pseudonymisation); ``q = 2/3`` sends every two-annotator
+disagreement to review and takes the majority of three.
+
+Every gold record keeps its provenance: rule, annotation keys, annotators, quorum and the
+agreement between annotators on that document (mean pairwise F1, ``None`` with one annotator).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from curation.quality.annotations import Annotated, by_document
+from curation.schema import Record, Span
+from curation.usecases.base import UseCase
+
+RULES = ("review", "single", "consensus")
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute:
+    """A place the rule could not settle: offsets (spans) or a document label, with votes."""
+
+    votes: Mapping[str, int]
+    start: int | None = None
+    end: int | None = None
+    reason: str = "unsettled"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"reason": self.reason, "votes": dict(sorted(self.votes.items()))}
+        if self.start is not None:
+            out["start"], out["end"] = self.start, self.end
+        return out
+
+
+@dataclass(slots=True)
+class Conflict:
+    """A document whose annotations the consensus rule could not turn into gold."""
+
+    doc_id: str
+    use_case: str
+    versions: list[Annotated]
+    disputes: list[Dispute]
+    agreement: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "use_case": self.use_case,
+            "annotations": [a.key for a in self.versions],
+            "annotators": [a.annotator for a in self.versions],
+            "agreement": _round(self.agreement),
+            "disputes": [d.to_dict() for d in self.disputes],
+            "versions": [a.record.to_dict() for a in self.versions],
+        }
+
+
+@dataclass(slots=True)
+class Adjudicated:
+    """Gold records, conflicts, and how many documents each rule settled."""
+
+    gold: list[Record] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    rules: Counter[str] = field(default_factory=Counter)
+
+    def summary(self) -> dict[str, Any]:
+        total = len(self.gold) + len(self.conflicts)
+        return {
+            "documents": total,
+            "gold": len(self.gold),
+            "conflicts": len(self.conflicts),
+            "by_rule": {rule: self.rules[rule] for rule in RULES},
+            "conflict_rate": _round(len(self.conflicts) / total) if total else None,
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def latest_per_annotator(annotations: Sequence[Annotated]) -> list[Annotated]:
+    """One annotation per annotator (the last by update time, then id), sorted by annotator."""
+    latest: dict[str, Annotated] = {}
+    for annotation in sorted(annotations, key=_when):
+        latest[annotation.annotator] = annotation
+    return [latest[name] for name in sorted(latest)]
+
+
+def _when(annotation: Annotated) -> tuple[str, int]:
+    return (annotation.updated_at or "", annotation.annotation_id or 0)
+
+
+# --- agreement on one document ----------------------------------------------------------------
+
+
+def _keys(record: Record, kind: str) -> set[tuple[Any, ...]]:
+    if kind == "spans":
+        return {(s.start, s.end, s.label) for s in record.spans}
+    if kind == "labels":
+        return {(label,) for label in record.labels}
+    if kind == "sections":
+        return {tuple(sorted(record.sections.items()))} if record.sections else set()
+    return {repr(record.items)} if record.items else set()  # type: ignore[arg-type]
+
+
+def document_agreement(versions: Sequence[Annotated], kind: str) -> float | None:
+    """Mean pairwise F1 of the annotators' results on one document.
+
+    ``None`` with fewer than two annotators, or when no annotator marked anything (there is
+    nothing to agree on: two empty annotations are not "perfect agreement" on a task).
+
+    >>> a = Annotated(Record("d", "u", "a", spans=[Span(0, 3, "NOM", "Dup")]), "a")
+    >>> b = Annotated(Record("d", "u", "b", spans=[Span(0, 3, "NOM", "Dup"),
+    ...                                            Span(5, 9, "TEL", "0612")]), "b")
+    >>> document_agreement([a, b], "spans")
+    0.6667
+    """
+    scores = []
+    for left, right in combinations(versions, 2):
+        a, b = _keys(left.record, kind), _keys(right.record, kind)
+        if a or b:
+            scores.append(2 * len(a & b) / (len(a) + len(b)))
+    return round(sum(scores) / len(scores), 4) if scores else None
+
+
+# --- consensus --------------------------------------------------------------------------------
+
+
+def _verdict(votes: int, voters: int, quorum: float) -> str:
+    share = votes / voters
+    if share >= quorum:
+        return "accepted"
+    if share <= 1 - quorum:
+        return "rejected"
+    return "unsettled"
+
+
+def span_consensus(
+    versions: Sequence[Annotated], quorum: float
+) -> tuple[list[Span], list[Dispute]]:
+    """Accepted spans and the disputes of a span document (see the module docstring)."""
+    votes: Counter[tuple[int, int, str]] = Counter()
+    texts: dict[tuple[int, int, str], str] = {}
+    for annotation in versions:
+        for span in {(s.start, s.end, s.label): s for s in annotation.record.spans}.values():
+            key = (span.start, span.end, span.label)
+            votes[key] += 1
+            texts[key] = span.text
+    accepted, disputes = [], []
+    for key, count in sorted(votes.items()):
+        verdict = _verdict(count, len(versions), quorum)
+        if verdict == "accepted":
+            accepted.append(key)
+        elif verdict == "unsettled":
+            disputes.append(Dispute({key[2]: count}, key[0], key[1], "no majority"))
+    clashing = _overlapping(accepted)
+    for group in clashing:
+        start, end = min(k[0] for k in group), max(k[1] for k in group)
+        labels: Counter[str] = Counter()
+        for key in group:
+            labels[f"{key[2]}[{key[0]}:{key[1]}]"] = votes[key]
+        disputes.append(Dispute(labels, start, end, "overlapping versions"))
+    clashed = {key for group in clashing for key in group}
+    spans = [Span(k[0], k[1], k[2], texts[k]) for k in accepted if k not in clashed]
+    return spans, sorted(disputes, key=lambda d: (d.start or 0, d.end or 0))
+
+
+def _overlapping(keys: Sequence[tuple[int, int, str]]) -> list[list[tuple[int, int, str]]]:
+    """Groups of mutually overlapping spans (connected by overlap), sorted by start."""
+    groups: list[list[tuple[int, int, str]]] = []
+    current: list[tuple[int, int, str]] = []
+    reach = -1
+    for key in sorted(keys):
+        if current and key[0] < reach:
+            current.append(key)
+            reach = max(reach, key[1])
+            continue
+        if len(current) > 1:
+            groups.append(current)
+        current, reach = [key], key[1]
+    if len(current) > 1:
+        groups.append(current)
+    return groups
+
+
+def label_consensus(
+    versions: Sequence[Annotated], quorum: float
+) -> tuple[list[str], list[Dispute]]:
+    """Accepted document labels (principal first) and the disputes."""
+    n = len(versions)
+    votes: Counter[str] = Counter(lb for a in versions for lb in dict.fromkeys(a.record.labels))
+    accepted = sorted(lb for lb, c in votes.items() if _verdict(c, n, quorum) == "accepted")
+    disputes = [
+        Dispute({lb: c}, reason="no majority")
+        for lb, c in sorted(votes.items())
+        if _verdict(c, n, quorum) == "unsettled"
+    ]
+    firsts = Counter(a.record.labels[0] for a in versions if a.record.labels)
+    ranked = firsts.most_common()
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        disputes.append(Dispute(dict(firsts), reason="no majority principal label"))
+    elif ranked and ranked[0][0] in accepted:
+        accepted.remove(ranked[0][0])
+        accepted.insert(0, ranked[0][0])
+    return accepted, disputes
+
+
+# --- a document, a use case -------------------------------------------------------------------
+
+
+def adjudicate_document(
+    doc_id: str,
+    annotations: Sequence[Annotated],
+    use_case: UseCase,
+    quorum: float = 0.5,
+    reviewers: Iterable[str] = (),
+) -> Record | Conflict:
+    """The gold record of one document, or the conflict the rules could not settle."""
+    if not 0.5 <= quorum <= 1:
+        raise ValueError(f"quorum must be between 0.5 and 1, got {quorum}")
+    chiefs = {f"annotator:{r}" for r in reviewers} | set(reviewers)
+    ordinary = [a for a in annotations if not (a.authoritative or a.annotator in chiefs)]
+    versions = latest_per_annotator(ordinary)
+    agreement = document_agreement(versions, use_case.kind)
+    authoritative = sorted(
+        (a for a in annotations if a.authoritative or a.annotator in chiefs), key=_when
+    )
+    if authoritative:
+        winner = authoritative[-1]
+        return _gold(winner.record, use_case, "review", [*versions, winner], agreement, quorum)
+    if len(versions) == 1:
+        return _gold(versions[0].record, use_case, "single", versions, None, quorum)
+    result = Record(doc_id, use_case.id, "adjudication")
+    disputes: list[Dispute] = []
+    if use_case.kind == "spans":
+        result.spans, disputes = span_consensus(versions, quorum)
+    elif use_case.kind == "labels":
+        result.labels, disputes = label_consensus(versions, quorum)
+    elif len({repr(_keys(a.record, use_case.kind)) for a in versions}) > 1:
+        disputes = [Dispute({a.annotator: 1 for a in versions}, reason="different texts")]
+    else:
+        result.sections, result.items = versions[0].record.sections, versions[0].record.items
+    if disputes:
+        return Conflict(doc_id, use_case.id, versions, disputes, agreement)
+    first = versions[0].record
+    result.relations, result.attributes = first.relations, first.attributes
+    return _gold(result, use_case, "consensus", versions, agreement, quorum)
+
+
+def _gold(
+    record: Record,
+    use_case: UseCase,
+    rule: str,
+    sources: Sequence[Annotated],
+    agreement: float | None,
+    quorum: float,
+) -> Record:
+    provenance: dict[str, Any] = {
+        "rule": rule,
+        "annotations": [a.key for a in sources],
+        "annotators": sorted({a.annotator for a in sources}),
+        "agreement": agreement,
+        "use_case_version": use_case.version,
+    }
+    if rule == "consensus":
+        provenance["quorum"] = quorum
+    if rule == "review":
+        provenance["reviewer"] = sources[-1].annotator
+    return Record(
+        doc_id=record.doc_id,
+        use_case=use_case.id,
+        origin=f"gold:{rule}",
+        spans=[Span(s.start, s.end, s.label, s.text) for s in record.spans],
+        labels=list(record.labels),
+        relations=list(record.relations),
+        attributes=list(record.attributes),
+        sections=dict(record.sections),
+        items=list(record.items),
+        provenance=provenance,
+    )
+
+
+def adjudicate(
+    annotations: Iterable[Annotated],
+    use_case: UseCase,
+    quorum: float = 0.5,
+    reviewers: Iterable[str] = (),
+) -> Adjudicated:
+    """Adjudicate every annotated document of a use case, in ``doc_id`` order."""
+    out = Adjudicated()
+    reviewers = tuple(reviewers)
+    for doc_id, annotated in by_document(annotations).items():
+        result = adjudicate_document(doc_id, annotated, use_case, quorum, reviewers)
+        if isinstance(result, Conflict):
+            out.conflicts.append(result)
+        else:
+            out.gold.append(result)
+            out.rules[result.provenance["rule"]] += 1
+    return out

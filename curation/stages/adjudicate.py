@@ -1,0 +1,110 @@
+"""Stage ``adjudicate``: expert annotations -> one gold record per document, conflicts, noise.
+
+Reads ``data/annotations/<use_case>.jsonl`` (``curation pull``), applies the rules of
+:mod:`curation.quality.adjudication` with ``adjudicate.quorum`` and ``adjudicate.reviewers``,
+and writes:
+
+``data/gold/<use_case>.jsonl``
+    one gold record per settled document, with its provenance;
+``data/conflicts/<use_case>.jsonl``
+    documents the rules could not settle, with the competing versions and the disputed places
+    (``curation review <use_case>`` sends them to Label Studio as review tasks);
+``reports/quality/<use_case>/adjudication.json``
+    DVC metrics: documents per rule, conflicts, and the label-noise summary;
+``reports/quality/<use_case>/label_noise.json``
+    gold spans or labels that a cross-validated model contradicts with high confidence
+    (doc_id, offsets, labels, confidence; never text), for a second look.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from curation import paths
+from curation.io import atomic_writer, write_records
+from curation.quality.adjudication import Adjudicated, adjudicate
+from curation.quality.annotations import read_annotations
+from curation.quality.noise import label_noise, noise_report, span_noise
+from curation.schema import Record
+from curation.settings import LabelNoiseSettings, Params
+from curation.stages.validate import load_documents
+from curation.usecases import get
+from curation.usecases.base import UseCase
+
+
+@dataclass(slots=True)
+class AdjudicateSummary:
+    """What adjudication wrote, for the terminal and DVC metrics."""
+
+    use_case: str
+    annotations: int
+    result: Adjudicated
+    noise: dict[str, Any] | None
+
+    def metrics(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"annotations": self.annotations} | self.result.summary()
+        if self.noise is not None:
+            out["label_noise"] = {k: v for k, v in self.noise.items() if k != "flags"}
+        return out
+
+    def render(self) -> str:
+        m = self.result.summary()
+        rules = ", ".join(f"{k} {v}" for k, v in m["by_rule"].items())
+        lines = [
+            f"adjudicate {self.use_case}: {self.annotations} annotations of {m['documents']} "
+            f"documents -> {m['gold']} gold ({rules}), {m['conflicts']} conflicts "
+            f"-> {paths.conflicts(self.use_case)}"
+        ]
+        if self.noise is not None:
+            lines.append(
+                f"  label noise: {self.noise['flagged']} doubtful gold items flagged "
+                f"({self.noise['flag_rate']} of items) -> "
+                f"{paths.quality_dir(self.use_case) / 'label_noise.json'}"
+            )
+        return "\n".join(lines)
+
+
+def detect_noise(
+    gold: list[Record], use_case: UseCase, params: Params, settings: LabelNoiseSettings
+) -> dict[str, Any] | None:
+    """The label-noise report of the gold, or ``None`` when off or not applicable."""
+    if not settings.enabled or use_case.kind not in ("spans", "labels") or len(gold) < 2:
+        return None
+    _, texts = load_documents(use_case, params)
+    detect = span_noise if use_case.kind == "spans" else label_noise
+    flags = detect(
+        gold,
+        texts,
+        use_case.labels,
+        folds=settings.folds,
+        threshold=settings.threshold,
+        seed=settings.seed,
+    )
+    return noise_report(flags, len(gold), settings.folds, settings.threshold)
+
+
+def run(use_case_id: str, params: Params, *, annotations: Path | None = None) -> AdjudicateSummary:
+    """Adjudicate and write gold, conflicts and reports; returns the summary."""
+    use_case = get(use_case_id)
+    settings = params.adjudicate
+    pulled = read_annotations(annotations or paths.annotations(use_case_id))
+    result = adjudicate(pulled, use_case, settings.quorum, settings.reviewers)
+    write_records(paths.gold(use_case_id), result.gold)
+    with atomic_writer(paths.conflicts(use_case_id)) as handle:
+        for conflict in result.conflicts:
+            handle.write(json.dumps(conflict.to_dict(), ensure_ascii=False) + "\n")
+    noise = detect_noise(result.gold, use_case, params, settings.noise)
+    summary = AdjudicateSummary(use_case_id, sum(not a.cancelled for a in pulled), result, noise)
+    folder = paths.quality_dir(use_case_id)
+    _write_json(folder / "adjudication.json", summary.metrics())
+    _write_json(folder / "label_noise.json", noise or {"enabled": False, "flags": []})
+    return summary
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with atomic_writer(path) as handle:
+        json.dump(data, handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
