@@ -269,7 +269,11 @@ def pull(use_case: str = UseCaseArgument, params: Path = ParamsOption) -> None:
 
 
 @app.command("simulate-annotators")
-def simulate_annotators(use_case: str = UseCaseArgument, params: Path = ParamsOption) -> None:
+def simulate_annotators(
+    use_case: str = UseCaseArgument,
+    params: Path = ParamsOption,
+    review: bool = typer.Option(False, "--review", help="settle the review project's tasks"),
+) -> None:
     """Let simulated annotators correct the pushed tasks from the synthetic answer key."""
     from curation.io import InputError
     from curation.studio import simulate as stage

@@ -334,11 +334,25 @@ def _default_annotators() -> list[AnnotatorProfile]:
     ]
 
 
+def _default_reviewer() -> AnnotatorProfile:
+    return AnnotatorProfile(
+        name="relecteur",
+        email="sim.relecteur@curation.local",
+        miss_rate=0.01,
+        boundary_shift_rate=0.01,
+        spurious_rate=0.005,
+        speed=0.8,
+    )
+
+
 class SimulateSettings(_Section):
     """``simulate``: simulated annotators who correct tasks from the synthetic answer key."""
 
     seed: int = 7
     annotators: list[AnnotatorProfile] = Field(default_factory=_default_annotators, min_length=1)
+    reviewer: AnnotatorProfile = Field(
+        default_factory=_default_reviewer, description="who settles conflicts (`--review`)"
+    )
     seconds_base: float = Field(20.0, ge=0, description="lead time of an empty, unchanged task")
     seconds_per_kchar: float = Field(25.0, ge=0, description="reading time per 1,000 characters")
     seconds_per_edit: float = Field(8.0, ge=0, description="time per span changed")

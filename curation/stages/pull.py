@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +47,9 @@ from curation.studio.projects import ProjectStore
 from curation.studio.server import StudioError
 from curation.usecases import get
 from curation.usecases.base import UseCase
+
+#: Store keys of review projects end with this (see :mod:`curation.stages.review`).
+REVIEW_SUFFIX = "/review"
 
 #: How a predicted span fared, in the order they are matched.
 EDIT_KINDS = ("kept", "moved", "relabelled", "added", "deleted")
@@ -218,8 +221,14 @@ def pull_project(
     predictions: Mapping[int, Mapping[str, Any]],
     emails: Mapping[int, str],
     settings: PullSettings,
+    review: bool = False,
 ) -> list[Pulled]:
-    """Our annotation records (as JSON lines) of a project's exported tasks."""
+    """Our annotation records (as JSON lines) of a project's exported tasks.
+
+    ``review`` marks a review project (conflicts sent back by ``curation review``): its
+    annotations are flagged ``review`` and left out of the edit statistics, since they start
+    from the annotators' versions, not from a model.
+    """
     out: list[Pulled] = []
     for task in tasks:
         for annotation in task.get("annotations") or []:
@@ -237,7 +246,7 @@ def pull_project(
             record.origin = f"annotator:{who}"
             prediction = started_from(annotation, predictions)
             edits = None
-            if prediction is not None and not cancelled:
+            if prediction is not None and not cancelled and not review:
                 predicted = annotation_to_record(use_case, task, prediction)
                 edits = record_edits(use_case.kind, predicted, record)
             meta = {
@@ -251,6 +260,7 @@ def pull_project(
                 "lead_time": annotation.get("lead_time"),
                 "was_cancelled": cancelled,
                 "ground_truth": bool(annotation.get("ground_truth")),
+                "review": review,
                 "prediction_id": int(prediction["id"]) if prediction else None,
                 "prediction_model_version": prediction.get("model_version") if prediction else None,
             }
@@ -363,6 +373,7 @@ def pull(
     *,
     output: Path,
     report: Path,
+    review_ids: Collection[int] = (),
 ) -> PullSummary:
     """Export, convert and write the annotations and the edit statistics of ``project_ids``."""
     summary = PullSummary(use_case.id, str(output), str(report), projects=list(project_ids))
@@ -373,7 +384,8 @@ def pull(
         summary.tasks += len(tasks)
         summary.annotated_tasks += sum(bool(t.get("annotations")) for t in tasks)
         predictions = project_predictions(admin, project_id)
-        pulled += pull_project(use_case, project_id, tasks, predictions, emails, settings)
+        review = project_id in review_ids
+        pulled += pull_project(use_case, project_id, tasks, predictions, emails, settings, review)
     pulled.sort(key=lambda p: p.key)
     summary.annotations = len(pulled)
     summary.cancelled = sum(p.cancelled for p in pulled)
@@ -402,8 +414,11 @@ def run(
 ) -> PullSummary:
     """``curation pull <use_case>``: snapshot of the use case's annotations and edit metrics."""
     use_case = get(use_case_id)
+    review_ids: set[int] = set()
     if project_ids is None:
-        project_ids = sorted(pushed_projects(use_case, params).values())
+        projects = pushed_projects(use_case, params)
+        project_ids = sorted(projects.values())
+        review_ids = {pid for key, pid in projects.items() if key.endswith(REVIEW_SUFFIX)}
     with server_errors(params.studio, "pull"):
         admin = admin or connect(params.studio)
         return pull(
@@ -413,4 +428,5 @@ def run(
             params.pull,
             output=output or paths.annotations(use_case_id),
             report=report or paths.report_dir(use_case_id) / "preannotation_edits.json",
+            review_ids=review_ids,
         )

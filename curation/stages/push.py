@@ -423,10 +423,10 @@ def _push(
             desc=f"push {report.title}",
             enabled=progress,
         )
-        _import(client, report, tasks, batch_size)
+        import_batches(client, report, tasks, batch_size)
 
 
-def _import(
+def import_batches(
     client: LabelStudio, report: ProjectReport, tasks: Iterable[dict[str, Any]], batch_size: int
 ) -> None:
     """Import ``tasks`` in batches, one request each (with predictions and task ids back)."""

@@ -42,7 +42,7 @@ from curation.io import read_records
 from curation.progress import progress_bar
 from curation.schema import Record
 from curation.settings import AnnotatorProfile, Params, SimulateSettings, StudioSettings
-from curation.stages.pull import pushed_projects, server_errors
+from curation.stages.pull import REVIEW_SUFFIX, pushed_projects, server_errors
 from curation.stages.score import reference_path
 from curation.studio.accounts import Annotator, annotators
 from curation.studio.client import connect
@@ -316,22 +316,43 @@ def run(
     progress: bool = True,
     targets: Sequence[ProjectTarget] | None = None,
     admin: LabelStudio | None = None,
+    review: bool = False,
 ) -> SimulateSummary:
-    """``curation simulate-annotators``: annotate the use case's pushed projects."""
+    """``curation simulate-annotators``: annotate the use case's pushed projects.
+
+    With ``review``, the simulated reviewer (``simulate.reviewer``) settles the tasks of the
+    review project (``curation review``) instead.
+    """
     use_case = get(use_case_id)
     settings = params.simulate
     path = Path(settings.answer_key) if settings.answer_key else reference_path(use_case_id, params)
     gold = read_gold(path)
     if targets is None:
-        targets = pushed_targets(pushed_projects(use_case, params))
+        projects = pushed_projects(use_case, params)
+        targets = pushed_targets(projects, review=review, reviewer=settings.reviewer.email)
+    if review:
+        settings = settings.model_copy(update={"annotators": [settings.reviewer]})
     with server_errors(params.studio, "simulate-annotators"):
         admin = admin or connect(params.studio)
         return simulate(admin, use_case, gold, targets, settings, params.studio, progress=progress)
 
 
-def pushed_targets(projects: Mapping[str, int]) -> list[ProjectTarget]:
-    """Targets of the projects ``push`` stored (key ``<use_case>@<version>[/<e-mail>]`` -> id)."""
+def pushed_targets(
+    projects: Mapping[str, int], review: bool = False, reviewer: str = ""
+) -> list[ProjectTarget]:
+    """Targets of the projects ``push`` stored (key ``<use_case>@<version>[/<e-mail>]`` -> id).
+
+    The review project (key ending in ``/review``) is the reviewer's, and only it, when
+    ``review``; it is left out otherwise.
+    """
+    if review:
+        return [
+            ProjectTarget(pid, (reviewer,))
+            for key, pid in sorted(projects.items())
+            if key.endswith(REVIEW_SUFFIX)
+        ]
     return [
         ProjectTarget(pid, (key.partition("/")[2],) if "/" in key else None)
         for key, pid in sorted(projects.items())
+        if not key.endswith(REVIEW_SUFFIX)
     ]
