@@ -39,14 +39,18 @@ $(KEY_FILE):
 	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(32))" > $(KEY_FILE)
 	@echo "Created the surrogate key $(KEY_FILE) (untracked; keep it to reproduce surrogates)"
 
-run: $(STAMP) $(KEY_FILE) ## The whole loop on the embedded default: pipeline, Label Studio, simulated experts
+run: $(STAMP) $(KEY_FILE) ## The whole loop on the embedded default: pipeline, Label Studio, simulated experts, gold
 	$(BIN)/curation studio up
-	$(BIN)/dvc repro
+	$(BIN)/dvc repro push
 	$(BIN)/curation simulate-annotators pseudonymisation
-	$(BIN)/dvc repro pull@pseudonymisation
+	$(BIN)/dvc repro adjudicate
+	$(BIN)/curation review pseudonymisation
+	$(BIN)/curation simulate-annotators pseudonymisation --review
+	$(BIN)/dvc repro
 	$(BIN)/dvc push --quiet
 	@$(BIN)/curation studio status
-	@echo "Annotate at that address (credentials in .secrets/studio.env); outputs under data/ and reports/"
+	@echo "Gold in data/gold/, quality reports and Data Docs in reports/quality/ (open data_docs/*/index.html)"
+	@echo "Annotate at that address (credentials in .secrets/studio.env)"
 
 studio-down: $(STAMP) ## Stop the embedded Label Studio server
 	$(BIN)/curation studio down

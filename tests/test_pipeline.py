@@ -1,4 +1,5 @@
-"""``dvc repro`` end to end in a fresh git + DVC repository: generate, ingest, push, no-op."""
+"""``dvc repro`` end to end in a fresh git + DVC repository: to Label Studio, simulated experts,
+adjudication, review, quality gates (one of them failing on purpose), no-op."""
 
 from __future__ import annotations
 
@@ -69,14 +70,16 @@ def repo(tmp_path_factory: pytest.TempPathFactory, studio_settings: StudioSettin
     return repo
 
 
-def test_repro_runs_every_stage(repo: Path) -> None:
-    out = sh("dvc", "repro", cwd=repo)
+def test_repro_up_to_label_studio(repo: Path) -> None:
+    out = sh("dvc", "repro", "push", cwd=repo)
     for stage in (
         "generate",
         "ingest",
+        "validate@pseudonymisation-documents",
         "train@pseudonymisation",
         "preannotate@pseudonymisation",
-        "score@pseudonymisation",
+        "validate@pseudonymisation-preannotations",
+        "push@pseudonymisation",
     ):
         assert f"Running stage '{stage}'" in out
     table = pq.read_table(repo / "data/raw/documents.parquet")
@@ -90,22 +93,24 @@ def test_repro_runs_every_stage(repo: Path) -> None:
     assert (repo / "models/pseudonymisation/config.json").exists()
     predictions = (repo / "data/preannotations/pseudonymisation.jsonl").read_text().splitlines()
     assert len(predictions) == 60
-    metrics = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repo))
-    shown = json.dumps(metrics)
-    assert "preannotation_metrics.json" in shown and "leak_rate" in shown
-    pseudonymised = pq.read_table(repo / "data/pseudonymised/documents.parquet")
-    assert pseudonymised.num_rows == 60
-    assert (repo / "data/pseudonymised/answer_key/icd10_coding.jsonl").exists()
-    assert (repo / "data/secret/pseudonymisation_mapping.jsonl").exists()
-
-
-def test_simulated_experts_then_pull(repo: Path) -> None:
+    quality = repo / "reports/quality/pseudonymisation"
+    for stage in ("documents", "preannotations"):
+        results = json.loads((quality / f"{stage}.json").read_text())
+        assert results["success"] and results["failed_critical"] == 0
+        assert (quality / "data_docs" / stage / "index.html").exists()
     receipt = json.loads((repo / "reports/pseudonymisation/push.json").read_text())
     assert receipt["tasks_in_projects"] == 60
-    assert (repo / "data/annotations/pseudonymisation.jsonl").read_text() == ""  # no work yet
+
+
+def test_simulated_experts_then_adjudication(repo: Path) -> None:
     sh("curation", "simulate-annotators", "pseudonymisation", cwd=repo)
-    out = sh("dvc", "repro", "pull@pseudonymisation", cwd=repo)
-    assert "Running stage 'pull@pseudonymisation'" in out
+    out = sh("dvc", "repro", "adjudicate", cwd=repo)
+    for stage in (
+        "pull@pseudonymisation",
+        "validate@pseudonymisation-annotations",
+        "adjudicate@pseudonymisation",
+    ):
+        assert f"Running stage '{stage}'" in out
     lines = (repo / "data/annotations/pseudonymisation.jsonl").read_text().splitlines()
     annotations = [json.loads(line) for line in lines]
     assert {a["doc_id"] for a in annotations} == set(
@@ -115,9 +120,72 @@ def test_simulated_experts_then_pull(repo: Path) -> None:
     assert len({a["annotation"]["annotator"]["email"] for a in annotations}) >= 2
     edits = json.loads((repo / "reports/pseudonymisation/preannotation_edits.json").read_text())
     assert edits["annotations"] == 72
+    summary = json.loads((repo / "reports/quality/pseudonymisation/adjudication.json").read_text())
+    assert summary["documents"] == 60
+    assert summary["gold"] + summary["conflicts"] == 60
+    assert summary["by_rule"]["single"] == 48  # the documents only one expert saw
+    conflicts = (repo / "data/conflicts/pseudonymisation.jsonl").read_text().splitlines()
+    assert len(conflicts) == summary["conflicts"] > 0  # simulated experts disagree somewhere
+
+
+def test_review_settles_conflicts_and_gold_passes_the_gates(repo: Path) -> None:
+    conflicts = len((repo / "data/conflicts/pseudonymisation.jsonl").read_text().splitlines())
+    sent = sh("curation", "review", "pseudonymisation", cwd=repo)
+    assert f"{conflicts} conflicts, {conflicts} sent" in sent
+    sh("curation", "simulate-annotators", "pseudonymisation", "--review", cwd=repo)
+    out = sh("dvc", "repro", cwd=repo)
+    for stage in ("agreement@pseudonymisation", "validate@pseudonymisation-gold"):
+        assert f"Running stage '{stage}'" in out
+    gold = [json.loads(line) for line in (repo / "data/gold/pseudonymisation.jsonl").open()]
+    assert len(gold) == 60
+    rules = {g["provenance"]["rule"] for g in gold}
+    assert "review" in rules and "single" in rules
+    assert (repo / "data/conflicts/pseudonymisation.jsonl").read_text() == ""
+    quality = repo / "reports/quality/pseudonymisation"
+    results = json.loads((quality / "gold.json").read_text())
+    assert results["success"], results
+    agreement = json.loads((quality / "agreement.json").read_text())
+    assert agreement["overlapped_documents"] == 12
+    assert 0 < agreement["spans"]["pooled"]["overlap"]["micro"]["f1"] <= 1
+    metrics = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repo))
+    shown = json.dumps(metrics)
+    assert "preannotation_metrics.json" in shown and "leak_rate" in shown
+    assert "agreement.json" in shown and "adjudication.json" in shown
+    plots = sh("dvc", "plots", "show", "--json", cwd=repo)
+    assert "agreement_per_label.json" in plots
+    pseudonymised = pq.read_table(repo / "data/pseudonymised/documents.parquet")
+    assert pseudonymised.num_rows == 60
+    assert (repo / "data/pseudonymised/answer_key/icd10_coding.jsonl").exists()
+    assert (repo / "data/secret/pseudonymisation_mapping.jsonl").exists()
+
+
+def test_a_failed_critical_expectation_stops_the_pipeline(repo: Path) -> None:
+    params_file = repo / "params.yaml"
+    saved = params_file.read_text()
+    params = yaml.safe_load(saved)
+    params["validate"]["sites"] = ["chu-nord"]  # documents of the two other sites now fail
+    params_file.write_text(yaml.safe_dump(params, allow_unicode=True))
+    try:
+        done = subprocess.run(
+            ["dvc", "repro", "validate@pseudonymisation-documents"],
+            cwd=repo,
+            env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        params_file.write_text(saved)
+    said = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "expect_column_values_to_be_in_set on site" in said and "doc_id=" in said
+    results = json.loads((repo / "reports/quality/pseudonymisation/documents.json").read_text())
+    assert not results["success"]
+    documents = pq.read_table(repo / "data/raw/documents.parquet").to_pylist()
+    assert all(doc["text"][:40] not in said for doc in documents)  # ids and counts, no text
 
 
 def test_second_repro_is_a_no_op_and_push_works(repo: Path) -> None:
+    sh("dvc", "repro", "validate@pseudonymisation-documents", cwd=repo)  # back to passing
     out = sh("dvc", "repro", cwd=repo)
     assert "didn't change, skipping" in out
     assert "Running stage 'pull" in out  # the server is outside DVC: always pulled

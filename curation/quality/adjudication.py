@@ -5,7 +5,8 @@ annotations by one annotator, the last one counts):
 
 1. **review** — an authoritative annotation wins: made in the review project, flagged
    ground truth in Label Studio, or by a configured reviewer. The latest one is taken.
-2. **single** — one annotator: their annotation is the gold (agreement unknown).
+2. **single** — one annotator: their annotation is the gold (agreement unknown), unless
+   it holds overlapping spans, which make it a conflict for review.
 3. **consensus** — several annotators: a majority vote per candidate with a quorum ``q``
    (``0.5 <= q <= 1``). A candidate is a span (exact start, end and label) or a document
    label proposed by at least one annotator; with ``share`` the fraction of annotators who
@@ -177,15 +178,17 @@ def span_consensus(
         elif verdict == "unsettled":
             disputes.append(Dispute({key[2]: count}, key[0], key[1], "no majority"))
     clashing = _overlapping(accepted)
-    for group in clashing:
-        start, end = min(k[0] for k in group), max(k[1] for k in group)
-        labels: Counter[str] = Counter()
-        for key in group:
-            labels[f"{key[2]}[{key[0]}:{key[1]}]"] = votes[key]
-        disputes.append(Dispute(labels, start, end, "overlapping versions"))
+    disputes += [_clash(group, votes) for group in clashing]
     clashed = {key for group in clashing for key in group}
     spans = [Span(k[0], k[1], k[2], texts[k]) for k in accepted if k not in clashed]
     return spans, sorted(disputes, key=lambda d: (d.start or 0, d.end or 0))
+
+
+def _clash(group: Sequence[tuple[int, int, str]], votes: Counter[tuple[int, int, str]]) -> Dispute:
+    """The dispute of overlapping spans (votes per span; 1 each within one annotation)."""
+    start, end = min(k[0] for k in group), max(k[1] for k in group)
+    labels = {f"{k[2]}[{k[0]}:{k[1]}]": votes.get(k, 1) for k in group}
+    return Dispute(labels, start, end, "overlapping versions")
 
 
 def _overlapping(keys: Sequence[tuple[int, int, str]]) -> list[list[tuple[int, int, str]]]:
@@ -252,6 +255,10 @@ def adjudicate_document(
         winner = authoritative[-1]
         return _gold(winner.record, use_case, "review", [*versions, winner], agreement, quorum)
     if len(versions) == 1:
+        clashes = _overlapping([(s.start, s.end, s.label) for s in versions[0].record.spans])
+        if clashes:
+            own = [_clash(group, Counter()) for group in clashes]
+            return Conflict(doc_id, use_case.id, versions, own, None)
         return _gold(versions[0].record, use_case, "single", versions, None, quorum)
     result = Record(doc_id, use_case.id, "adjudication")
     disputes: list[Dispute] = []

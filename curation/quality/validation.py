@@ -50,13 +50,15 @@ class Check:
 
     ``index_columns`` identify a failing row in reports (never text): e.g. ``doc_id``,
     ``start``, ``end``, ``record`` (the line in the source file). ``scope`` drops the
-    expectations whose ``meta.applies_to`` is another scope (e.g. ``pseudonymised``).
+    expectations whose ``meta.applies_to`` is another scope (e.g. ``pseudonymised``);
+    ``stage`` lowers to ``warning`` the expectations whose ``meta.warning_in`` names it.
     """
 
     suite: str
     frame: pd.DataFrame
     index_columns: tuple[str, ...] = ("doc_id",)
     scope: str | None = None
+    stage: str | None = None
 
 
 @dataclass(slots=True)
@@ -159,23 +161,29 @@ def suite_path(name: str) -> Path:
     return Path(str(resources.files("curation.quality") / "suites" / f"{name}.json"))
 
 
-def load_suite(name: str, scope: str | None = None) -> ExpectationSuite:
-    """Suite ``name`` from its JSON file, keeping expectations that apply to ``scope``."""
+def load_suite(name: str, scope: str | None = None, stage: str | None = None) -> ExpectationSuite:
+    """Suite ``name`` from its JSON file, keeping expectations that apply to ``scope``.
+
+    An expectation whose ``meta.warning_in`` lists ``stage`` is only a warning there.
+    """
     path = suite_path(name)
     if not path.exists():
         raise SuiteError(f"{path}: no such suite file")
     data = json.loads(path.read_text(encoding="utf-8"))
     suite = ExpectationSuite(name=data.get("name", name), meta=data.get("meta", {}))
     for number, item in enumerate(data.get("expectations", []), 1):
-        applies_to = (item.get("meta") or {}).get("applies_to")
-        if applies_to is not None and applies_to != scope:
+        meta = item.get("meta") or {}
+        if meta.get("applies_to") not in (None, scope):
             continue
+        severity = item.get("severity", "critical")
+        if stage is not None and stage in meta.get("warning_in", ()):
+            severity = "warning"
         try:
             config = ExpectationConfiguration(
                 type=item["type"],
                 kwargs=item.get("kwargs", {}),
-                meta=item.get("meta") or {},
-                severity=item.get("severity", "critical"),
+                meta=meta,
+                severity=severity,
             )
             suite.add_expectation(config.to_domain_obj())
         except Exception as exc:  # GX raises several types for an unknown or bad expectation
@@ -278,7 +286,7 @@ def run_checks(
     report = ValidationReport()
     for check in checks:
         report.rows[check.suite] = len(check.frame)
-        suite = context.suites.add(load_suite(check.suite, check.scope))
+        suite = context.suites.add(load_suite(check.suite, check.scope, check.stage))
         asset = source.add_dataframe_asset(check.suite)
         batch = asset.add_batch_definition_whole_dataframe(check.suite)
         definition = context.validation_definitions.add(

@@ -78,13 +78,14 @@ def _replaced(use_case: UseCase, params: Params) -> dict[str, list[list[int]]]:
 
 
 def _result_checks(
-    loaded: frames.LoadedRecords, texts: Mapping[str, str], kind: str
+    loaded: frames.LoadedRecords, texts: Mapping[str, str], kind: str, stage: str
 ) -> list[Check]:
-    checks = [Check("records", frames.records_frame(loaded, texts), RECORD_INDEX)]
+    checks = [Check("records", frames.records_frame(loaded, texts), RECORD_INDEX, stage=stage)]
     if kind == "spans":
-        checks.append(Check("spans", frames.spans_frame(loaded, texts), SPAN_INDEX))
+        spans = frames.spans_frame(loaded, texts)
+        checks.append(Check("spans", spans, SPAN_INDEX, stage=stage))
     elif kind == "labels":
-        checks.append(Check("labels", frames.labels_frame(loaded), RECORD_INDEX))
+        checks.append(Check("labels", frames.labels_frame(loaded), RECORD_INDEX, stage=stage))
     return checks
 
 
@@ -123,7 +124,7 @@ def plan(stage: str, use_case: UseCase, params: Params, source: Path | None = No
     path = source or default
     _, texts = load_documents(use_case, params)
     loaded = frames.load_records(path, annotations=stage == "annotations")
-    checks = _result_checks(loaded, texts, use_case.kind)
+    checks = _result_checks(loaded, texts, use_case.kind, stage)
     if stage == "gold":
         keys = _annotation_keys(paths.annotations(use_case.id))
         checks.insert(0, Check("gold", frames.gold_frame(loaded, keys), RECORD_INDEX))
