@@ -12,15 +12,20 @@ K-1 folds and predicts the held-out fold, so every document gets out-of-fold pro
 
 * Spans (:func:`span_noise`): a regex tokenizer keeps character offsets; each token gets the
   label of the gold span covering it, or ``O`` (no BIO prefix). Tokens are featurised (word,
-  shape, affixes, case, the two tokens on each side) with a ``FeatureHasher`` and a
-  multinomial ``LogisticRegression`` is trained per fold. A gold span whose mean token
-  probability puts another label above ``threshold`` is flagged ``relabel``, or ``spurious``
-  when that label is ``O``; a run of consecutive tokens outside every gold span that the
-  model gives one entity label above ``threshold`` is flagged ``missed``.
-* Document labels (:func:`label_noise`): TF-IDF (words, 1-2 grams, sublinear tf) and one
-  binary ``LogisticRegression`` per label; a gold label whose out-of-fold probability is at
-  most ``1 - threshold`` is flagged ``label_absent``, a label outside gold with probability at
+  shape, affixes, case, line start, the two tokens on each side) with a ``FeatureHasher``,
+  and a multinomial ``LogisticRegression`` (SAGA, a few epochs) is trained per fold. A gold
+  span whose mean token probability puts another label at or above ``threshold`` is flagged
+  ``relabel``, or ``spurious`` when that label is ``O``; a run of consecutive tokens outside
+  every gold span that the model gives one entity label at or above ``threshold`` is flagged
+  ``missed``.
+* Document labels (:func:`label_noise`): TF-IDF (words, 1-2 grams found in at least two
+  documents, sublinear tf) and one binary, class-balanced ``LogisticRegression`` per label,
+  folds stratified on the label; a gold label whose out-of-fold probability is at most
+  ``1 - threshold`` is flagged ``label_absent``, a label outside gold with probability at
   least ``threshold`` is flagged ``label_missing``.
+
+On two CPU cores, :func:`span_noise` takes about 4 s on 400 synthetic documents (7,600 gold
+spans) and 25 s on 3,000; :func:`label_noise` about 4 s on 900 letters.
 
 Limits
 ------
@@ -30,9 +35,11 @@ weak on labels with few examples. The threshold is one fixed probability for eve
 (confident learning proper uses a per-class threshold from the model's self-confidence; the
 ``cleanlab`` package implements it, but it is not a project dependency and the fixed rule is a
 few lines). Gold spans of a label the training folds never saw are not flagged (the model has
-no opinion), nor are document labels with fewer positives than folds. Span boundaries are
-judged only where a run falls entirely outside gold (a run that overlaps a gold span is
-ignored). The token model sees a two-token window, so long-range cues are lost. TF-IDF is
+no opinion), nor are document labels with fewer positives (or negatives) than folds. A
+gold span too short shows as a ``missed`` run beside it; one too long is seldom flagged (the
+mean over its tokens still favours its label). The token model sees a two-token window, so
+long-range cues are lost; bags of n-grams do not read negation, so a code whose words also
+appear negated elsewhere ("Pas de SAOS") is rarely found ``label_missing``. TF-IDF is
 fitted on every document (it reads no label, so nothing leaks from the held-out fold's gold).
 With fewer documents than folds, folds drop to the number of documents; one document alone
 (or none) gives no flags.
@@ -43,13 +50,16 @@ Flags carry ``doc_id``, offsets, labels and a probability, never document text.
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -65,7 +75,7 @@ OUTSIDE = "O"
 #: Words (letters, underscores), digit runs, and any other single non-space character.
 TOKEN = re.compile(r"\d+|[^\W\d]+|[^\w\s]")
 _HASH_FEATURES = 2**20
-_MAX_ITER = 100
+_MAX_ITER = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +122,19 @@ class NoiseFlag:
 
 @dataclass(slots=True)
 class _Tokens:
-    """Every token of the corpus, flat: document index, offsets, gold label index."""
+    """Every token of the corpus, flat: gold record, document group, offsets, gold label
+    index, features.
 
-    doc: np.ndarray
+    ``group`` numbers documents by ``doc_id`` (a document given twice is one group, so that
+    it never sits on both sides of a fold).
+    """
+
+    record: np.ndarray
+    group: np.ndarray
     start: np.ndarray
     end: np.ndarray
     gold: np.ndarray
-    features: list[list[str]]
+    x: sparse.csr_matrix
 
 
 def tokenize(text: str) -> list[tuple[int, int]]:
@@ -199,8 +215,9 @@ def _token_labels(
     for span in sorted(record.spans, key=lambda s: (s.start, s.end), reverse=True):
         if span.label not in index:
             raise ValueError(
-                f"gold {record.doc_id}: span label {span.label!r} at {span.start}-{span.end} is "
-                f"not one of the use case's labels {sorted(index)[1:]}; validate gold first"
+                f"gold {record.doc_id}: span label {span.label!r} at {span.start}-{span.end} "
+                f"is not one of the labels {[n for n in index if n != OUTSIDE]}; "
+                "validate gold against the use case first"
             )
         if not 0 <= span.start <= span.end <= size:
             raise ValueError(
@@ -222,25 +239,35 @@ def _text_of(doc_id: str, texts: Mapping[str, str]) -> str:
 
 
 def _tokens(gold: Sequence[Record], texts: Mapping[str, str], index: Mapping[str, int]) -> _Tokens:
+    """Tokens, gold labels and hashed features of every gold document, one document at a time
+    (feature strings are hashed per document, never held for the whole corpus)."""
+    hasher = FeatureHasher(n_features=_HASH_FEATURES, input_type="string", alternate_sign=False)
+    groups: dict[str, int] = {}
+    rows: list[int] = []
     docs: list[int] = []
     starts: list[int] = []
     ends: list[int] = []
     labels: list[int] = []
-    features: list[list[str]] = []
-    for d, record in enumerate(gold):
+    blocks: list[sparse.csr_matrix] = []
+    for row, record in enumerate(gold):
         text = _text_of(record.doc_id, texts)
         offsets = tokenize(text)
-        docs.extend([d] * len(offsets))
+        if not offsets:
+            continue
+        rows.extend([row] * len(offsets))
+        docs.extend([groups.setdefault(record.doc_id, len(groups))] * len(offsets))
         starts.extend(s for s, _ in offsets)
         ends.extend(e for _, e in offsets)
         labels.extend(_token_labels(record, offsets, index, len(text)))
-        features.extend(_document_features(text, offsets))
+        blocks.append(sparse.csr_matrix(hasher.transform(_document_features(text, offsets))))
+    x = sparse.csr_matrix(sparse.vstack(blocks)) if blocks else sparse.csr_matrix((0, 1))
     return _Tokens(
-        doc=np.asarray(docs, dtype=np.int64),
+        record=np.asarray(rows, dtype=np.int64),
+        group=np.asarray(docs, dtype=np.int64),
         start=np.asarray(starts, dtype=np.int64),
         end=np.asarray(ends, dtype=np.int64),
         gold=np.asarray(labels, dtype=np.int64),
-        features=features,
+        x=x[:, np.unique(x.indices)],  # only the features seen: a small coefficient matrix
     )
 
 
@@ -262,64 +289,104 @@ def effective_folds(n_documents: int, folds: int) -> int:
     return max(2, min(folds, n_documents))
 
 
-def _classifier(seed: int) -> LogisticRegression:
-    return LogisticRegression(C=1.0, max_iter=_MAX_ITER, random_state=seed)
+def _token_classifier(seed: int) -> LogisticRegression:
+    """Multinomial logistic regression; SAGA, stopped after a few epochs (on one-hot
+    features it is then as accurate as lbfgs run to convergence, and 20 times faster)."""
+    return LogisticRegression(solver="saga", max_iter=_MAX_ITER, tol=1e-3, random_state=seed)
 
 
-def _out_of_fold(
-    x: sparse.csr_matrix, y: np.ndarray, groups: np.ndarray, n_classes: int, folds: int, seed: int
+def _label_classifier() -> LogisticRegression:
+    """Binary logistic regression, weakly regularised and class-balanced: rare labels get
+    probabilities far enough from 0 and 1 for the threshold to mean something (tuned on the
+    synthetic corpus: plain C=1 flags 4% of clean CIM-10 gold codes as absent, this 0.5%)."""
+    return LogisticRegression(solver="liblinear", C=10.0, class_weight="balanced")
+
+
+def _fit(model: LogisticRegression, x: sparse.csr_matrix, y: np.ndarray) -> LogisticRegression:
+    """``model.fit`` without convergence warnings (a close fit is all a flag needs)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(x, y)
+
+
+@dataclass(slots=True)
+class _OutOfFold:
+    """Out-of-fold probabilities (tokens x classes, class 0 is ``O``) and, per token, the
+    classes its model was trained on."""
+
+    names: list[str]
+    proba: np.ndarray
+    seen: np.ndarray
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.names)}
+
+
+def _fold_proba(
+    x: sparse.csr_matrix, y: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold probabilities (tokens x classes) and which classes each token's model saw."""
-    proba = np.zeros((len(y), n_classes))
-    seen = np.zeros((len(y), n_classes), dtype=bool)
-    for train, test in GroupKFold(n_splits=folds).split(x, y, groups):
-        classes = np.unique(y[train])
+    """Classes seen in ``train`` and probabilities of the ``test`` tokens over them."""
+    classes = np.unique(y[train])
+    if len(classes) == 1:
+        return classes, np.ones((len(test), 1))
+    model = _token_classifier(seed).fit(x[train], y[train])
+    return model.classes_, model.predict_proba(x[test])
+
+
+def _out_of_fold(tokens: _Tokens, names: list[str], folds: int, seed: int) -> _OutOfFold:
+    """Probabilities of each token from a model trained on the other folds' documents.
+
+    Folds run in threads (the SAGA solver releases the GIL), one per CPU core.
+    """
+    x, y = tokens.x, tokens.gold
+    proba = np.zeros((len(y), len(names)))
+    seen = np.zeros((len(y), len(names)), dtype=bool)
+    splits = list(GroupKFold(n_splits=folds).split(x, y, tokens.group))
+    jobs = (delayed(_fold_proba)(x, y, train, test, seed) for train, test in splits)
+    with warnings.catch_warnings():  # process-wide, so it covers the threads
+        warnings.simplefilter("ignore", ConvergenceWarning)  # short runs on purpose
+        results = Parallel(n_jobs=-1, backend="threading")(jobs)
+    for (_, test), (classes, fold_proba) in zip(splits, results, strict=True):
         seen[np.ix_(test, classes)] = True
-        if len(classes) == 1:
-            proba[test, classes[0]] = 1.0
-            continue
-        model = _classifier(seed).fit(x[train], y[train])
-        proba[np.ix_(test, model.classes_)] = model.predict_proba(x[test])
-    return proba, seen
+        proba[np.ix_(test, classes)] = fold_proba
+    return _OutOfFold(names, proba, seen)
 
 
 # --- spans ---------------------------------------------------------------------------------
 
 
-def _document_ranges(doc: np.ndarray) -> Iterator[tuple[int, int, int]]:
-    """(document index, first token, end token) of each document's tokens."""
-    bounds = np.flatnonzero(np.diff(doc)) + 1
+def _record_ranges(record: np.ndarray) -> Iterator[tuple[int, slice]]:
+    """(gold record index, slice of its tokens) of each record with tokens."""
+    bounds = np.flatnonzero(np.diff(record)) + 1
     starts = [0, *bounds.tolist()]
-    ends = [*bounds.tolist(), len(doc)]
-    for first, end in zip(starts, ends):
+    ends = [*bounds.tolist(), len(record)]
+    for first, end in zip(starts, ends, strict=True):
         if end > first:
-            yield int(doc[first]), first, end
+            yield int(record[first]), slice(first, end)
 
 
 def _span_flags(
-    record: Record,
-    tokens: _Tokens,
-    first: int,
-    end: int,
-    proba: np.ndarray,
-    seen: np.ndarray,
-    names: Sequence[str],
-    threshold: float,
+    record: Record, tokens: _Tokens, tokens_of: slice, oof: _OutOfFold, threshold: float
 ) -> list[NoiseFlag]:
-    """``relabel`` and ``spurious`` flags of one document's gold spans."""
+    """``relabel`` and ``spurious`` flags of one document's gold spans.
+
+    A span is judged on the mean probability of its tokens; spans whose label the model was
+    not trained on (absent from the other folds) are not judged.
+    """
     out = []
-    starts, ends = tokens.start[first:end], tokens.end[first:end]
-    index = {name: i for i, name in enumerate(names)}
+    starts, ends = tokens.start[tokens_of], tokens.end[tokens_of]
+    index = oof.index
     for span in record.spans:
-        inside = first + np.flatnonzero((starts < span.end) & (ends > span.start))
+        inside = tokens_of.start + np.flatnonzero((starts < span.end) & (ends > span.start))
         gold = index[span.label]
-        if len(inside) == 0 or not seen[inside, gold].all():
+        if len(inside) == 0 or not oof.seen[inside, gold].all():
             continue
-        mean = proba[inside].mean(axis=0)
+        mean = oof.proba[inside].mean(axis=0)
         top = int(mean.argmax())
         if top == gold or mean[top] < threshold:
             continue
-        suggested = None if top == 0 else names[top]
+        suggested = None if top == 0 else oof.names[top]
         kind = "spurious" if top == 0 else "relabel"
         confidence = round(float(mean[top]), 4)
         out.append(
@@ -329,18 +396,14 @@ def _span_flags(
 
 
 def _missed_flags(
-    doc_id: str,
-    tokens: _Tokens,
-    first: int,
-    end: int,
-    proba: np.ndarray,
-    names: Sequence[str],
-    threshold: float,
+    doc_id: str, tokens: _Tokens, tokens_of: slice, oof: _OutOfFold, threshold: float
 ) -> list[NoiseFlag]:
-    """``missed`` flags: runs of tokens outside gold that the model confidently labels."""
-    top = proba[first:end].argmax(axis=1)
-    best = proba[first:end].max(axis=1)
-    hit = (tokens.gold[first:end] == 0) & (top != 0) & (best >= threshold)
+    """``missed`` flags: runs of consecutive tokens outside every gold span that the model
+    gives one entity label with confidence (a gold span breaks a run)."""
+    top = oof.proba[tokens_of].argmax(axis=1)
+    best = oof.proba[tokens_of].max(axis=1)
+    hit = (tokens.gold[tokens_of] == 0) & (top != 0) & (best >= threshold)
+    first = tokens_of.start
     out = []
     i = 0
     while i < len(hit):
@@ -352,7 +415,8 @@ def _missed_flags(
             j += 1
         confidence = round(float(best[i:j].mean()), 4)
         start, stop = int(tokens.start[first + i]), int(tokens.end[first + j - 1])
-        out.append(NoiseFlag(doc_id, start, stop, None, names[top[i]], confidence, "missed"))
+        label = oof.names[top[i]]
+        out.append(NoiseFlag(doc_id, start, stop, None, label, confidence, "missed"))
         i = j
     return out
 
@@ -398,21 +462,17 @@ def span_noise(
         A gold document without text, a span label outside ``labels``, or a span outside
         its text.
     """
-    k = effective_folds(len(gold), folds)
-    if k == 0:
-        return []
     names = [OUTSIDE, *dict.fromkeys(labels)]
     tokens = _tokens(gold, texts, {name: i for i, name in enumerate(names)})
-    if len(tokens.gold) == 0:
+    k = effective_folds(len(np.unique(tokens.group)), folds)
+    if k == 0:
         return []
-    hasher = FeatureHasher(n_features=_HASH_FEATURES, input_type="string", alternate_sign=False)
-    x = sparse.csr_matrix(hasher.transform(tokens.features))
-    proba, seen = _out_of_fold(x, tokens.gold, tokens.doc, len(names), k, seed)
+    oof = _out_of_fold(tokens, names, k, seed)
     flags: list[NoiseFlag] = []
-    for d, first, end in _document_ranges(tokens.doc):
-        record = gold[d]
-        flags += _span_flags(record, tokens, first, end, proba, seen, names, threshold)
-        flags += _missed_flags(record.doc_id, tokens, first, end, proba, names, threshold)
+    for row, tokens_of in _record_ranges(tokens.record):
+        record = gold[row]
+        flags += _span_flags(record, tokens, tokens_of, oof, threshold)
+        flags += _missed_flags(record.doc_id, tokens, tokens_of, oof, threshold)
     return _by_confidence(flags)
 
 
@@ -430,13 +490,14 @@ def _label_probability(
     x: sparse.csr_matrix, y: np.ndarray, folds: int, seed: int
 ) -> np.ndarray | None:
     """Out-of-fold probability of one label, or ``None`` when it has too few examples."""
+    y = y.astype(np.int64)
     positives = int(y.sum())
     if positives < folds or len(y) - positives < folds:
         return None
     proba = np.zeros(len(y))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in splitter.split(x, y):
-        model = _classifier(seed).fit(x[train], y[train])
+        model = _fit(_label_classifier(), x[train], y[train])
         proba[test] = model.predict_proba(x[test])[:, 1]
     return proba
 
@@ -483,28 +544,36 @@ def label_noise(
     if k == 0:
         return []
     corpus = [_text_of(record.doc_id, texts) for record in gold]
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents=None)
-    x = sparse.csr_matrix(vectorizer.fit_transform(corpus))
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+    try:
+        x = sparse.csr_matrix(vectorizer.fit_transform(corpus))
+    except ValueError:  # no word in any document: nothing to learn from
+        return []
     flags: list[NoiseFlag] = []
     for label in _label_candidates(gold, labels):
-        y = np.array([label in record.labels for record in gold], dtype=np.int64)
+        y = np.array([label in record.labels for record in gold], dtype=bool)
         proba = _label_probability(x, y, k, seed)
-        if proba is None:
-            continue
-        for record, present, p in zip(gold, y, proba):
-            if present and p <= 1 - threshold:
-                kind, suggested, confidence = "label_absent", None, 1 - p
-            elif not present and p >= threshold:
-                kind, suggested, confidence = "label_missing", label, p
-            else:
-                continue
-            gold_label = label if present else None
-            flags.append(
-                NoiseFlag(
-                    record.doc_id, None, None, gold_label, suggested, round(confidence, 4), kind
-                )
-            )
+        if proba is not None:
+            flags += _label_flags(label, gold, y, proba, threshold)
     return _by_confidence(flags)
+
+
+def _label_flags(
+    label: str, gold: Sequence[Record], y: np.ndarray, proba: np.ndarray, threshold: float
+) -> list[NoiseFlag]:
+    """Flags of one label: gold but improbable, or probable but not gold."""
+    out = []
+    for record, present, p in zip(gold, y.tolist(), proba.tolist(), strict=True):
+        if present and p <= 1 - threshold:
+            flag = NoiseFlag(
+                record.doc_id, None, None, label, None, round(1 - p, 4), "label_absent"
+            )
+        elif not present and p >= threshold:
+            flag = NoiseFlag(record.doc_id, None, None, None, label, round(p, 4), "label_missing")
+        else:
+            continue
+        out.append(flag)
+    return out
 
 
 # --- report --------------------------------------------------------------------------------

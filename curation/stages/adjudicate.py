@@ -75,10 +75,12 @@ def detect_noise(
         return None
     _, texts = load_documents(use_case, params)
     detect = span_noise if use_case.kind == "spans" else label_noise
+    # document labels: every code seen in gold (a use case may declare roles, not codes)
+    labels = use_case.labels if use_case.kind == "spans" else ()
     flags = detect(
         gold,
         texts,
-        use_case.labels,
+        labels,
         folds=settings.folds,
         threshold=settings.threshold,
         seed=settings.seed,
