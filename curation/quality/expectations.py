@@ -158,8 +158,8 @@ class ExpectColumnPairValuesToMatchSha256(ColumnPairMapExpectation):
     """Expect ``column_B`` to be the hex SHA-256 of the UTF-8 bytes of ``column_A``."""
 
     map_metric: ClassVar[str] = "column_pair_values.match_sha256"
-    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
-    ignore_row_if: Literal["never"] = "never"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly", "ignore_row_if")
+    ignore_row_if: Literal["neither"] = "neither"
 
 
 # --- residual identifiers ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ import pandas as pd
 from great_expectations.checkpoint.actions import ValidationAction
 from great_expectations.compatibility.pydantic import Field
 from great_expectations.core.expectation_suite import ExpectationSuite
+from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
 import curation.quality.expectations  # noqa: F401  (registers the custom expectations)
@@ -280,6 +281,8 @@ def run_checks(
         Prefix of the GX checkpoint names (shown in Data Docs).
     """
     context = gx.get_context(mode="ephemeral")
+    # GX draws a progress bar per metric batch: noise in a DVC log, we print our own summary
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     if data_docs is not None:
         _data_docs_site(context, data_docs)
     source = context.data_sources.add_pandas("curation")
@@ -335,10 +338,7 @@ def _target(kwargs: Mapping[str, Any]) -> str:
 def _outcome(suite: str, outcome: Any, examples: int) -> ExpectationOutcome:
     config = outcome.expectation_config
     details = outcome.result or {}
-    error = None
-    info = outcome.exception_info or {}
-    if info.get("raised_exception"):
-        error = str(info.get("exception_message") or "exception")[:300]
+    error = _error(outcome.exception_info or {})
     observed = details.get("observed_value")
     return ExpectationOutcome(
         suite=suite,
@@ -356,6 +356,15 @@ def _outcome(suite: str, outcome: Any, examples: int) -> ExpectationOutcome:
         ],
         error=error,
     )
+
+
+def _error(info: Mapping[str, Any]) -> str | None:
+    """The exception message of a result: GX nests it per metric when a metric failed."""
+    found = [info] if "raised_exception" in info else list(info.values())
+    for entry in found:
+        if isinstance(entry, Mapping) and entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "exception")[:300]
+    return None
 
 
 def _jsonable(value: Any) -> Any:
