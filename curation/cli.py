@@ -280,10 +280,24 @@ def simulate_annotators(
     from curation.studio.server import StudioError
 
     try:
-        summary = stage.run(use_case, load_params(params), progress=True)
+        summary = stage.run(use_case, load_params(params), progress=True, review=review)
     except (ParamsError, StudioError, InputError, KeyError, ValueError) as exc:
         raise _fail(str(exc)) from None
     console.print(summary.render(), soft_wrap=True, markup=False, highlight=False)
+
+
+@app.command()
+def review(use_case: str = UseCaseArgument, params: Path = ParamsOption) -> None:
+    """Send adjudication conflicts to Label Studio as review tasks (competing versions shown)."""
+    from curation.io import InputError
+    from curation.stages import review as stage
+    from curation.studio.server import StudioError
+
+    try:
+        summary = stage.run(use_case, load_params(params))
+    except (ParamsError, StudioError, InputError, KeyError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _say(summary.render())
 
 
 def _say(text: str) -> None:

@@ -60,8 +60,8 @@ class AdjudicateSummary:
         ]
         if self.noise is not None:
             lines.append(
-                f"  label noise: {self.noise['flagged']} doubtful gold items flagged "
-                f"({self.noise['flag_rate']} of items) -> "
+                f"  label noise: {self.noise['n_flags']} doubtful gold items flagged in "
+                f"{self.noise['flagged_documents']} documents -> "
                 f"{paths.quality_dir(self.use_case) / 'label_noise.json'}"
             )
         return "\n".join(lines)
