@@ -35,6 +35,7 @@ from typing import Any, ClassVar, Literal
 
 import pandas as pd
 from great_expectations.compatibility.pydantic import Field
+from great_expectations.core.suite_parameters import SuiteParameterDict
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import (
     ColumnAggregateExpectation,
@@ -270,7 +271,7 @@ class ExpectColumnValueSharesToBeBetween(ColumnAggregateExpectation):
     The observed value is the share of every value present.
     """
 
-    bounds: dict[str, list[float]]
+    bounds: dict[str, list[float]] | SuiteParameterDict
     metric_dependencies: ClassVar[tuple[str, ...]] = ("column.value_counts",)
     success_keys: ClassVar[tuple[str, ...]] = ("bounds",)
 

@@ -120,9 +120,13 @@ def spans_frame(
             columns["text"].append(span.text)
             columns["score"].append(span.score)
             columns["doc_text"].append(doc)
+    doc_texts = columns.pop("doc_text")
     frame = pd.DataFrame(columns)
+    # object dtype: each row points to its document's str; pandas 3 would infer its Arrow
+    # string dtype and copy the document's text once per span
+    frame["doc_text"] = pd.Series(doc_texts, index=frame.index, dtype=object)
     frame["doc_length"] = (
-        pd.array([_length(t) for t in columns["doc_text"]], dtype="Int64")
+        pd.array([_length(t) for t in doc_texts], dtype="Int64")
         if len(frame)
         else pd.array([], dtype="Int64")
     )

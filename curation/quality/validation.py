@@ -219,10 +219,6 @@ class RedactUnexpectedValues(ValidationAction):
 def redact(outcome: Any, index_columns: Sequence[str]) -> None:
     """Remove values from one expectation validation result, in place."""
     details = outcome.result or {}
-    if (outcome.expectation_config.meta or {}).get("redact_values"):
-        for key in VALUE_KEYS:
-            if key in details:
-                details[key] = []
     for key in INDEX_KEYS:
         rows = details.get(key)
         if isinstance(rows, list):
@@ -231,6 +227,16 @@ def redact(outcome: Any, index_columns: Sequence[str]) -> None:
                 for row in rows
                 if isinstance(row, Mapping)
             ]
+    if (outcome.expectation_config.meta or {}).get("redact_values"):
+        for key in VALUE_KEYS:
+            if key in details:
+                details[key] = []
+        # Data Docs render these lists: name the failing rows by their index columns instead
+        named = [_example(row) for row in details.get("partial_unexpected_index_list") or []]
+        if "partial_unexpected_list" in details:
+            details["partial_unexpected_list"] = named
+        if "partial_unexpected_counts" in details:
+            details["partial_unexpected_counts"] = [{"value": n, "count": 1} for n in named]
 
 
 def _plain(value: Any) -> Any:
