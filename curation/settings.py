@@ -339,7 +339,7 @@ def _default_reviewer() -> AnnotatorProfile:
         name="relecteur",
         email="sim.relecteur@curation.local",
         miss_rate=0.01,
-        boundary_shift_rate=0.01,
+        boundary_shift_rate=0.0,  # a reviewer settles boundaries: shifts would make new clashes
         spurious_rate=0.005,
         speed=0.8,
     )
