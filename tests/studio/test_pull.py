@@ -187,6 +187,7 @@ def test_pull_writes_sorted_records_with_metadata_and_edits(
         "lead_time",
         "was_cancelled",
         "ground_truth",
+        "review",
         "prediction_id",
         "prediction_model_version",
     }
