@@ -64,7 +64,15 @@ lint: $(STAMP) ## ruff check and format check
 typecheck: $(STAMP) ## mypy on the package
 	$(BIN)/mypy
 
-unit: $(STAMP) ## pytest
+# Headless Chromium renders the release report in the tests (Debian packages)
+CHROMIUM := /usr/bin/chromedriver
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install chromium and chromium-driver (Debian) for the report tests"; exit 1; }
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+
+unit: $(STAMP) $(CHROMIUM) ## pytest
 	$(BIN)/pytest -q
 
 format: $(STAMP) ## Apply ruff fixes and formatting

@@ -360,6 +360,57 @@ def adjudicate(use_case: str = UseCaseArgument, params: Path = ParamsOption) -> 
     _say(summary.render())
 
 
+@app.command()
+def release(
+    use_case: str = UseCaseArgument,
+    version: str = typer.Option(..., "--version", help="semantic version X.Y.Z of the benchmark"),
+    tag: bool = typer.Option(False, "--tag", help="commit the release and tag <use_case>@vX.Y.Z"),
+    params: Path = ParamsOption,
+) -> None:
+    """Release gold as a versioned benchmark in benchmarks/<use_case>/ (refused if gates fail)."""
+    from curation.io import InputError
+    from curation.quality.validation import SuiteError
+    from curation.stages import release as stage
+
+    try:
+        summary = stage.run(use_case, version, load_params(params), tag=tag)
+    except (stage.ReleaseRefused, ParamsError, InputError, SuiteError, KeyError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _say(summary.render())
+
+
+@app.command()
+def evaluate(
+    use_case: str = UseCaseArgument,
+    benchmark: str = typer.Option(
+        "workspace", "--benchmark", help="git revision, e.g. <use_case>@v1.0.0 (or workspace)"
+    ),
+    repo: str | None = typer.Option(None, "--repo", help="git URL or path (default: here)"),
+    predictions: Path | None = typer.Option(None, "--predictions", help="predictions JSONL"),
+    baseline: str | None = typer.Option(None, "--baseline", help="a released baseline"),
+    split: str = typer.Option("test", "--split"),
+    output: Path | None = typer.Option(None, "--output", help="metrics JSON to write"),
+) -> None:
+    """Score a predictions file or a released baseline on a benchmark fetched through DVC."""
+    from curation.benchmarks import BenchmarkError
+    from curation.io import InputError
+    from curation.stages import evaluate as stage
+
+    try:
+        metrics = stage.run(
+            use_case,
+            rev=None if benchmark == "workspace" else benchmark,
+            repo=repo,
+            predictions=predictions,
+            baseline_name=baseline,
+            split=split,
+            output=output,
+        )
+    except (BenchmarkError, InputError, KeyError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _say(stage.render(metrics))
+
+
 @app.command("usecases")
 def list_usecases() -> None:
     """List the registered use cases with their version and label set."""

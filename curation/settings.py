@@ -428,6 +428,23 @@ class AdjudicateSettings(_Section):
     noise: LabelNoiseSettings = Field(default_factory=LabelNoiseSettings)
 
 
+class ReleaseSettings(_Section):
+    """``release``: how gold becomes a versioned benchmark (``curation release``)."""
+
+    ratios: dict[str, float] = Field(
+        default_factory=lambda: {"train": 0.7, "dev": 0.1, "test": 0.2},
+        description="share of documents per split (grouped by patient)",
+    )
+    seed: int = 0
+    license: str = Field("cc-by-4.0", description="Hugging Face license id of the card")
+    baselines: dict[str, str] = Field(
+        default_factory=lambda: {"preannotator": "data/preannotations/{use_case}.jsonl"},
+        description="baseline name -> predictions file ({use_case} is replaced)",
+    )
+    limitations: list[str] = Field(default_factory=list)
+    remote: bool = Field(True, description="push the released data to the DVC remote")
+
+
 class Params(BaseModel):
     """All of ``params.yaml``. Sections of later stages are kept as raw mappings."""
 
@@ -445,6 +462,7 @@ class Params(BaseModel):
     validate_: ValidateSettings = Field(default_factory=ValidateSettings, alias="validate")
     agreement: AgreementSettings = Field(default_factory=AgreementSettings)
     adjudicate: AdjudicateSettings = Field(default_factory=AdjudicateSettings)
+    release: ReleaseSettings = Field(default_factory=ReleaseSettings)
 
 
 class ParamsError(ValueError):

@@ -22,7 +22,8 @@ it (rule 1). With ``q = 0.5`` (the default) a span proposed by one of two annota
 which favours recall (right for pseudonymisation); ``q = 2/3`` sends every two-annotator
 disagreement to review and takes the majority of three.
 
-Every gold record keeps its provenance: rule, annotation keys, annotators, quorum and the
+Spans are trimmed of the white space around them first (an editor's selection often takes
+a trailing space or line break). Every gold record keeps its provenance: rule, annotation keys, annotators, quorum and the
 agreement between annotators on that document (mean pairwise F1, ``None`` with one annotator).
 """
 
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
@@ -234,6 +235,42 @@ def label_consensus(
 # --- a document, a use case -------------------------------------------------------------------
 
 
+def trim(span: Span) -> Span | None:
+    """The span without the white space around it (``None`` if nothing else is left).
+
+    Editors let an annotator select a trailing space or line break; offsets move with the
+    text, which stays equal to the document slice.
+
+    >>> trim(Span(4, 11, "NOM", " Dupont"))
+    Span(start=5, end=11, label='NOM', text='Dupont', score=1.0, origin=None)
+    """
+    text = span.text.lstrip()
+    start = span.start + len(span.text) - len(text)
+    text = text.rstrip()
+    if not text:
+        return None
+    return Span(start, start + len(text), span.label, text, span.score, span.origin)
+
+
+def _trimmed(annotation: Annotated) -> Annotated:
+    record = annotation.record
+    spans = [t for s in record.spans if (t := trim(s)) is not None]
+    if spans == record.spans:
+        return annotation
+    copy = Record(
+        record.doc_id,
+        record.use_case,
+        record.origin,
+        spans=spans,
+        labels=record.labels,
+        relations=record.relations,
+        attributes=record.attributes,
+        sections=record.sections,
+        items=record.items,
+    )
+    return replace(annotation, record=copy)
+
+
 def adjudicate_document(
     doc_id: str,
     annotations: Sequence[Annotated],
@@ -244,6 +281,7 @@ def adjudicate_document(
     """The gold record of one document, or the conflict the rules could not settle."""
     if not 0.5 <= quorum <= 1:
         raise ValueError(f"quorum must be between 0.5 and 1, got {quorum}")
+    annotations = [_trimmed(a) for a in annotations]
     chiefs = {f"annotator:{r}" for r in reviewers} | set(reviewers)
     ordinary = [a for a in annotations if not (a.authoritative or a.annotator in chiefs)]
     versions = latest_per_annotator(ordinary)

@@ -157,7 +157,7 @@ def test_use_case_summary_counts_rules_and_conflicts() -> None:
         ann("a", NOM, doc_id="agree"),
         ann("b", NOM, doc_id="agree"),
         ann("a", NOM, doc_id="clash"),
-        ann("b", Span(13, 20, "NOM", "Martin "), doc_id="clash"),
+        ann("b", Span(10, 19, "NOM", "Dr Martin"), doc_id="clash"),
     ]
     out = adjudicate(annotations, PSEUDO)
     assert [g.doc_id for g in out.gold] == ["agree", "single"]
@@ -171,7 +171,7 @@ def test_use_case_summary_counts_rules_and_conflicts() -> None:
     }
     data = out.conflicts[0].to_dict()
     assert data["annotators"] == ["annotator:a", "annotator:b"]
-    assert len(data["versions"]) == 2 and data["disputes"][0]["start"] == 13
+    assert len(data["versions"]) == 2 and data["disputes"][0]["start"] == 10
 
 
 # --- document-level use cases -----------------------------------------------------------------
@@ -222,3 +222,10 @@ def test_agreement_of_two_empty_annotations_is_undefined_not_perfect() -> None:
     assert document_agreement([ann("a"), ann("b")], "spans") is None
     assert document_agreement([ann("a", NOM), ann("b")], "spans") == 0.0
     assert document_agreement([ann("a", NOM)], "spans") is None
+
+
+def test_white_space_around_spans_is_trimmed_before_the_vote() -> None:
+    with_space = Span(12, 20, "NOM", " Martin ")
+    gold = gold_of(adjudicate_document("d1", [ann("a", with_space), ann("b", NOM)], PSEUDO))
+    assert gold.spans == [NOM]
+    assert gold.provenance["rule"] == "consensus" and gold.provenance["agreement"] == 1.0

@@ -530,6 +530,16 @@ SPAN_DEFECTS = [
         id="span-text-not-the-document-slice",
     ),
     pytest.param(
+        _span_change("doc-001", NAME, _offsets(DUPONT - 1, DUPONT + 6)),
+        Caught(
+            "expect_column_values_to_match_regex",
+            "text",
+            1,
+            [{"doc_id": "doc-001", "start": DUPONT - 1, "end": DUPONT + 6, "record": 1}],
+        ),
+        id="span-with-white-space-around",
+    ),
+    pytest.param(
         _span_change("doc-002", "MARTIN", lambda s, _: replace(s, label="PATIENT")),
         Caught(
             "expect_column_values_to_be_in_set",

@@ -1,0 +1,1 @@
+"""Benchmark releases: splits, export formats and the HTML report of each version."""
