@@ -33,6 +33,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create .venv with every dependency (CPU torch first)
 
 KEY_FILE := .secrets/pseudonymise.key
+# Version of the benchmark `make run` releases (semantic versioning: see `curation release`)
+RELEASE ?= 1.0.0
 
 $(KEY_FILE):
 	mkdir -p -m 700 .secrets
@@ -47,9 +49,12 @@ run: $(STAMP) $(KEY_FILE) ## The whole loop on the embedded default: pipeline, L
 	$(BIN)/curation review pseudonymisation
 	$(BIN)/curation simulate-annotators pseudonymisation --review
 	$(BIN)/dvc repro
+	$(BIN)/curation release pseudonymisation --version $(RELEASE)
+	$(BIN)/curation evaluate pseudonymisation --baseline preannotator
 	$(BIN)/dvc push --quiet
 	@$(BIN)/curation studio status
-	@echo "Gold in data/gold/, quality reports and Data Docs in reports/quality/ (open data_docs/*/index.html)"
+	@echo "Benchmark in benchmarks/pseudonymisation/ (card README.md); open its report: benchmarks/pseudonymisation/report/index.html"
+	@echo "Quality reports and Data Docs in reports/quality/pseudonymisation/ (data_docs/*/index.html)"
 	@echo "Annotate at that address (credentials in .secrets/studio.env)"
 
 studio-down: $(STAMP) ## Stop the embedded Label Studio server

@@ -19,6 +19,12 @@ from curation.settings import StudioSettings
 ROOT = Path(__file__).parents[1]
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Data Steward",
+    "GIT_AUTHOR_EMAIL": "steward@curation.local",
+    "GIT_COMMITTER_NAME": "Data Steward",
+    "GIT_COMMITTER_EMAIL": "steward@curation.local",
+}
 
 
 def sh(*args: str, cwd: Path) -> str:
@@ -27,6 +33,7 @@ def sh(*args: str, cwd: Path) -> str:
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
         "CURATION_PSEUDONYMISE_KEY": "a-test-key-that-is-long-enough",
+        **GIT_IDENTITY,
     }
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
@@ -67,6 +74,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory, studio_settings: StudioSettin
     sh("git", "init", "-q", cwd=repo)
     sh("dvc", "init", "-q", cwd=repo)
     sh("dvc", "remote", "add", "-d", "local", str(repo.parent / "remote"), cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-q", "-m", "pipeline", cwd=repo)
     return repo
 
 
@@ -160,6 +169,84 @@ def test_review_settles_conflicts_and_gold_passes_the_gates(repo: Path) -> None:
     assert pseudonymised.num_rows == 60
     assert (repo / "data/pseudonymised/answer_key/icd10_coding.jsonl").exists()
     assert (repo / "data/secret/pseudonymisation_mapping.jsonl").exists()
+
+
+def test_release_tag_and_evaluate_through_dvc_api(repo: Path, tmp_path: Path) -> None:
+    out = sh("curation", "release", "pseudonymisation", "--version", "1.0.0", "--tag", cwd=repo)
+    assert "released pseudonymisation v1.0.0" in out and "tagged pseudonymisation@v1.0.0" in out
+    folder = repo / "benchmarks/pseudonymisation"
+    info = json.loads((folder / "release.json").read_text())
+    assert sum(info["splits"].values()) == 60
+    splits = json.loads((folder / "splits.json").read_text())
+    patients = dict(
+        zip(
+            *pq.read_table(repo / "data/raw/documents.parquet", columns=["doc_id", "patient_id"])
+            .to_pydict()
+            .values(),
+            strict=True,
+        )
+    )
+    by_patient: dict[str, set[str]] = {}
+    for doc_id, split in splits.items():
+        by_patient.setdefault(patients[doc_id], set()).add(split)
+    assert all(len(s) == 1 for s in by_patient.values())  # no patient in two splits
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\npretty_name: pseudonymisation benchmark v1.0.0")
+    assert (folder / "report/index.html").exists() and (folder / "data.dvc").exists()
+    assert "pseudonymisation@v1.0.0" in sh("git", "tag", cwd=repo)
+    # the same version again: nothing to do; an older version: refused
+    assert "already released" in sh(
+        "curation", "release", "pseudonymisation", "--version", "1.0.0", cwd=repo
+    )
+    older = subprocess.run(
+        ["curation", "release", "pseudonymisation", "--version", "0.9.0"],
+        cwd=repo,
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+    )
+    assert older.returncode != 0 and "not greater than the released 1.0.0" in older.stderr
+    # an evaluator elsewhere: the tag of the repository, data from its DVC remote
+    elsewhere = tmp_path / "evaluator"
+    elsewhere.mkdir()
+    result = elsewhere / "scores.json"
+    shown = sh(
+        "curation",
+        "evaluate",
+        "pseudonymisation",
+        "--benchmark",
+        "pseudonymisation@v1.0.0",
+        "--repo",
+        str(repo),
+        "--baseline",
+        "preannotator",
+        "--output",
+        str(result),
+        cwd=elsewhere,
+    )
+    assert "baseline:preannotator on pseudonymisation v1.0.0 test" in shown
+    scores = json.loads(result.read_text())
+    assert scores["benchmark"]["documents"] == info["splits"]["test"]
+    released = json.loads((folder / "baselines/preannotator.json").read_text())
+    assert scores["strict"]["micro"] == released["strict"]["micro"]
+    # a modified released file is refused
+    test_file = folder / "data/test.jsonl"
+    test_file.write_text(test_file.read_text().replace('"NOM"', '"PRENOM"', 1))
+    tampered = subprocess.run(
+        ["curation", "evaluate", "pseudonymisation", "--baseline", "preannotator"],
+        cwd=repo,
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+    )
+    assert tampered.returncode != 0 and "sha256 differs from manifest.json" in tampered.stderr
+    sh("dvc", "checkout", "-f", "-q", "benchmarks/pseudonymisation/data.dvc", cwd=repo)
+    assert not subprocess.run(
+        ["curation", "evaluate", "pseudonymisation", "--baseline", "preannotator"],
+        cwd=repo,
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+    ).returncode
 
 
 def test_a_failed_critical_expectation_stops_the_pipeline(repo: Path) -> None:

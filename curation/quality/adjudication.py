@@ -23,8 +23,9 @@ which favours recall (right for pseudonymisation); ``q = 2/3`` sends every two-a
 disagreement to review and takes the majority of three.
 
 Spans are trimmed of the white space around them first (an editor's selection often takes
-a trailing space or line break). Every gold record keeps its provenance: rule, annotation keys, annotators, quorum and the
-agreement between annotators on that document (mean pairwise F1, ``None`` with one annotator).
+a trailing space or line break). Every gold record keeps its provenance: rule, annotation
+keys, annotators, quorum and the agreement between annotators on that document (mean
+pairwise F1, ``None`` with one annotator).
 """
 
 from __future__ import annotations

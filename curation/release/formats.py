@@ -183,8 +183,9 @@ def write_conll(records: Records, texts: Texts, path: Path) -> None:
     """``token<TAB>tag`` lines of a span use case (see :func:`conll_sentences`).
 
     Each document starts with ``-DOCSTART- <doc_id>`` and a blank line; a blank line ends
-    each sentence. Checks as for :func:`write_jsonl`, and overlapping spans or two spans in
-    one token are errors naming the doc_id (BIO tags cannot hold them).
+    each sentence. Tokens are cut at span boundaries (``75013Paris`` with two spans gives
+    two tokens). Checks as for :func:`write_jsonl`, and overlapping spans are errors naming
+    the doc_id (BIO tags cannot hold them).
     """
     docs = _documents(records, texts, None)
     with atomic_writer(path) as handle:
@@ -210,7 +211,7 @@ def conll_sentences(text: str, spans: Sequence[Span], doc_id: str) -> list[Sente
     >>> [tag for _, tag in second]
     ['O', 'O', 'B-DATE', 'I-DATE', 'I-DATE', 'O']
     """
-    offsets = tokenize(text)
+    offsets = split_at_spans(tokenize(text), spans)
     owner = _token_owners(offsets, spans, doc_id)
     sentences: list[Sentence] = [[]]
     for i, (start, end) in enumerate(offsets):
@@ -375,6 +376,23 @@ def _read_ann_line(
 
 
 # --- CoNLL -----------------------------------------------------------------------------------
+
+
+def split_at_spans(
+    offsets: Sequence[tuple[int, int]], spans: Sequence[Span]
+) -> list[tuple[int, int]]:
+    """Tokens cut where a span starts or ends inside them, so each span covers whole tokens.
+
+    >>> split_at_spans([(0, 10)], [Span(0, 5, "ZIP", "75013"), Span(5, 10, "VILLE", "Paris")])
+    [(0, 5), (5, 10)]
+    """
+    cuts = sorted({s.start for s in spans} | {s.end for s in spans})
+    out: list[tuple[int, int]] = []
+    for start, end in offsets:
+        inner = cuts[bisect_right(cuts, start) : bisect_left(cuts, end)]
+        bounds = [start, *inner, end]
+        out += list(zip(bounds, bounds[1:], strict=False))
+    return out
 
 
 def _token_owners(

@@ -71,7 +71,8 @@ class ReleaseSummary:
 
     def render(self) -> str:
         if self.unchanged:
-            return f"release {self.use_case} v{self.version}: already released, nothing changed"
+            tagged = f" (tag {self.tag})" if self.tag else ""
+            return f"release {self.use_case} v{self.version}: already released{tagged}, unchanged"
         sizes = ", ".join(f"{k} {v}" for k, v in self.splits.items())
         lines = [f"released {self.use_case} v{self.version} -> {self.folder} ({sizes})"]
         lines += [f"  baseline {k}: strict micro F1 {v} (test)" for k, v in self.baselines.items()]
@@ -235,7 +236,10 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
         if before is not None and previous_version == version:
             old = json.loads((folder / "manifest.json").read_text())
             if old.get("files") == new_manifest["files"]:
-                return ReleaseSummary(use_case_id, version, folder, unchanged=True)
+                done = ReleaseSummary(use_case_id, version, folder, unchanged=True)
+                if tag:
+                    done.tag = _tag(folder, use_case_id, version)
+                return done
             raise ReleaseRefused(
                 f"{use_case_id} v{version} is released already with other data; "
                 "release a new version"
@@ -400,7 +404,15 @@ def _track(folder: Path, push: bool) -> None:
 
 
 def _tag(folder: Path, use_case_id: str, version: str) -> str:
+    """Commit the release folder (and ``dvc.lock``) and tag it; an existing tag is kept."""
     name = f"{use_case_id}@v{version}"
+    if (
+        subprocess.run(
+            ["git", "rev-parse", "-q", "--verify", f"refs/tags/{name}"], capture_output=True
+        ).returncode
+        == 0
+    ):
+        return name
     _git("add", str(folder))
     staged = subprocess.run(["git", "diff", "--cached", "--quiet"]).returncode != 0
     if staged:

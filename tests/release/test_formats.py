@@ -357,11 +357,21 @@ def test_conll_never_breaks_a_sentence_inside_a_span(tmp_path: Path) -> None:
     assert len(documents["crh-0001"]) == 2 and len(documents["cr-0004"]) == 3
 
 
-def test_conll_token_partly_inside_a_span_gets_its_tag() -> None:
+def test_conll_tokens_are_cut_at_span_boundaries() -> None:
     text = "Mme Duponteil, 3e étage."
     spans = [Span(4, 10, "NOM", "Dupont"), Span(15, 16, "ZIP", "3")]
     [sentence] = conll_sentences(text, spans, "cr-5")
-    assert sentence[:4] == [("Mme", "O"), ("Duponteil", "B-NOM"), (",", "O"), ("3", "B-ZIP")]
+    assert sentence[:6] == [
+        ("Mme", "O"),
+        ("Dupont", "B-NOM"),
+        ("eil", "O"),
+        (",", "O"),
+        ("3", "B-ZIP"),
+        ("e", "O"),
+    ]
+    adjacent = [Span(0, 2, "PRENOM", "Je"), Span(2, 4, "NOM", "an")]
+    [tokens] = conll_sentences("Jean Dupont", adjacent, "cr-7")
+    assert tokens[:2] == [("Je", "B-PRENOM"), ("an", "B-NOM")]
 
 
 def test_conll_errors_name_the_doc_id(tmp_path: Path) -> None:
@@ -369,8 +379,5 @@ def test_conll_errors_name_the_doc_id(tmp_path: Path) -> None:
     overlapping = [Span(0, 11, "NOM", text), Span(5, 11, "NOM", "Dupont")]
     with pytest.raises(ValueError, match="cr-6: spans 0-11 and 5-11 overlap"):
         write_conll([Record("cr-6", PSEUDO, "gold", overlapping)], {"cr-6": text}, tmp_path / "x")
-    sharing = [Span(0, 2, "PRENOM", "Je"), Span(2, 4, "PRENOM", "an")]
-    with pytest.raises(ValueError, match="cr-7: span 2-4 has no token of its own"):
-        write_conll([Record("cr-7", PSEUDO, "gold", sharing)], {"cr-7": text}, tmp_path / "x")
     with pytest.raises(ValueError, match=r"ll-0003.*span use cases only"):
         write_conll([lettre_record()], TEXTS, tmp_path / "x")
