@@ -27,6 +27,14 @@ GIT_IDENTITY = {
 }
 
 
+def sh_json(*args: str, cwd: Path) -> object:
+    """A command's standard output, parsed as JSON (warnings on stderr are left aside)."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
 def sh(*args: str, cwd: Path) -> str:
     env = {
         **os.environ,
@@ -159,7 +167,7 @@ def test_review_settles_conflicts_and_gold_passes_the_gates(repo: Path) -> None:
     agreement = json.loads((quality / "agreement.json").read_text())
     assert agreement["overlapped_documents"] == 12
     assert 0 < agreement["spans"]["pooled"]["overlap"]["micro"]["f1"] <= 1
-    metrics = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repo))
+    metrics = sh_json("dvc", "metrics", "show", "--json", cwd=repo)
     shown = json.dumps(metrics)
     assert "preannotation_metrics.json" in shown and "leak_rate" in shown
     assert "agreement.json" in shown and "adjudication.json" in shown
@@ -285,8 +293,10 @@ def test_second_repro_is_a_no_op_and_push_works(repo: Path) -> None:
     mapping = (repo / "data/secret/pseudonymisation_mapping.jsonl").read_bytes()
     pushed = [p.read_bytes() for p in (repo.parent / "remote").rglob("*") if p.is_file()]
     assert mapping not in pushed  # the secret mapping never leaves the trusted zone
-    status = json.loads(sh("dvc", "status", "--json", cwd=repo))
-    assert set(status) <= {"pull@pseudonymisation"}  # always changed, by design
+    status = sh_json("dvc", "status", "--json", cwd=repo)
+    assert isinstance(status, dict) and set(status) <= {
+        "pull@pseudonymisation"
+    }  # always changed, by design
 
 
 def test_changed_corpus_reruns_from_generate_and_stale_annotations_stop_at_the_gate(
