@@ -13,10 +13,14 @@ identified by ``doc_id`` and offsets:
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from curation.io import read_records
 from curation.schema import Record, Span
 from curation.usecases.base import UseCase, resolve
 
@@ -123,3 +127,41 @@ def per_label_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
         {"label": label, **{k: row.get(k) for k in ("precision", "recall", "f1")}}
         for label, row in per_label.items()
     ]
+
+
+def score_files(
+    use_case: UseCase, test: list[Record], files: dict[str, Path], data: Path
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    scored: dict[str, dict[str, Any]] = {}
+    errors: list[dict[str, Any]] = []
+    wanted = {r.doc_id for r in test}
+    for name, path in files.items():
+        if not path.exists() or not test:
+            continue
+        predicted = [r for r in read_records(path) if r.doc_id in wanted]
+        target = data / "baselines" / f"{name}.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("".join(r.to_json() + "\n" for r in predicted), encoding="utf-8")
+        scored[name], found = score_baseline(use_case, test, predicted, name)
+        errors += found
+    return scored, errors
+
+
+def write_reports(folder: Path, scored: dict[str, dict[str, Any]]) -> None:
+    out = folder / "baselines"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    for name, metrics in scored.items():
+        (out / f"{name}.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        rows = per_label_rows(metrics)
+        (out / f"{name}_per_label.json").write_text(json.dumps(rows, indent=2) + "\n")
+        if "confusion" in metrics:
+            labels, matrix = metrics["confusion"]["labels"], metrics["confusion"]["matrix"]
+            cells = [
+                {"actual": a, "predicted": p}
+                for i, a in enumerate(labels)
+                for j, p in enumerate(labels)
+                for _ in range(matrix[i][j])
+            ]
+            (out / f"{name}_confusion.json").write_text(json.dumps(cells) + "\n")

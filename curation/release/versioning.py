@@ -72,3 +72,20 @@ def check_version(version: str, previous: str | None, required: str) -> None:
             f"version {version} after {previous} is a {bump} release, but the changes need a "
             f"{required} bump (at least {next_version(previous, required)})"
         )
+
+
+def changelog_entry(
+    version: str, previous: str | None, changes: dict[str, Any], splits: dict[str, int]
+) -> str:
+    if previous is None:
+        sizes = ", ".join(f"{k} {v}" for k, v in splits.items())
+        return f"First release ({sizes} documents)."
+    lines = [f"Since v{previous}:"]
+    for kind in ("added", "removed"):
+        for split, ids in changes.get(kind, {}).items():
+            lines.append(f"- {len(ids)} documents {kind} ({split})")
+    for split, moved in changes.get("moved", {}).items():
+        lines.append(f"- {len(moved)} documents moved out of {split}")
+    touched = "touched" if changes.get("test_touched") else "untouched"
+    lines.append(f"- test split {touched}")
+    return "\n".join(lines)

@@ -26,21 +26,18 @@ git and tagged ``<use_case>@vX.Y.Z`` (what ``dvc artifacts get`` and ``dvc.api``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-import subprocess
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from curation import paths
 from curation.io import InputError, read_records
-from curation.release import card, manifest, versioning
-from curation.release.baselines import per_label_rows, score_baseline
+from curation.release import ReleaseRefused, card, manifest, publish, versioning
+from curation.release.baselines import score_files, write_reports
 from curation.release.formats import write_brat, write_conll, write_jsonl, write_parquet
 from curation.release.report import ReportData, render_report
 from curation.release.splits import SplitUnit, assign_splits, split_changes
@@ -52,10 +49,6 @@ from curation.usecases import get
 from curation.usecases.base import UseCase
 
 GATES = ("annotations", "gold")
-
-
-class ReleaseRefused(RuntimeError):
-    """The release cannot be made (gates failed, wrong version, no gold); the message says why."""
 
 
 @dataclass(slots=True)
@@ -160,44 +153,6 @@ def _strata_all(record: Record) -> list[str]:
     return [s.label for s in record.spans] + list(record.labels)
 
 
-def _git(*args: str) -> str:
-    done = subprocess.run(["git", *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise ReleaseRefused(f"git {' '.join(args)} failed: {done.stderr.strip()[:300]}")
-    return done.stdout.strip()
-
-
-def _dvc(*args: str) -> None:
-    done = subprocess.run(["dvc", *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise ReleaseRefused(f"dvc {' '.join(args)} failed: {done.stderr.strip()[:300]}")
-
-
-def _provenance(use_case: UseCase, params: Params, baselines: dict[str, str]) -> dict[str, Any]:
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
-    store = Path(params.push.store)
-    projects = json.loads(store.read_text()) if store.exists() else {}
-    origins = {}
-    for name, path in baselines.items():
-        first = next(iter(read_records(path)), None) if Path(path).exists() else None
-        origins[f"baseline {name}"] = first.origin if first else None
-    return {
-        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git_commit": commit.stdout.strip() or None,
-        "use_case_declaration": use_case.version,
-        "label_studio_projects": {
-            key: pid
-            for server in projects.values()
-            for key, pid in server.items()
-            if key.startswith(f"{use_case.id}@")
-        },
-        "params_sha256": manifest.file_sha256(Path("params.yaml"))
-        if Path("params.yaml").exists()
-        else None,
-        **origins,
-    }
-
-
 def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) -> ReleaseSummary:
     """Release gold of ``use_case_id`` as ``version``; see the module docstring."""
     use_case, settings = get(use_case_id), params.release
@@ -231,6 +186,11 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
         staging = Path(tmp)
         data = staging / "data"
         _write_data(use_case, by_split, texts, extra, data)
+        baseline_files = {
+            name: Path(path.format(use_case=use_case_id))
+            for name, path in settings.baselines.items()
+        }
+        scored, errors = score_files(use_case, by_split.get("test", []), baseline_files, data)
         new_manifest = manifest.build(staging)
         previous_version = before["version"] if before else None
         if before is not None and previous_version == version:
@@ -238,7 +198,7 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
             if old.get("files") == new_manifest["files"]:
                 done = ReleaseSummary(use_case_id, version, folder, unchanged=True)
                 if tag:
-                    done.tag = _tag(folder, use_case_id, version)
+                    done.tag = publish.tag(folder, use_case_id, version)
                 return done
             raise ReleaseRefused(
                 f"{use_case_id} v{version} is released already with other data; "
@@ -247,7 +207,7 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
         labels_changed = before is not None and before.get("labels") != list(use_case.labels)
         data_changed = bool(changes["added"] or changes["removed"] or changes["moved"])
         if before is not None:
-            data_changed = data_changed or before.get("data_sha256") != _digest(new_manifest)
+            data_changed = data_changed or before.get("data_sha256") != publish.digest(new_manifest)
         required = versioning.required_bump(changes, labels_changed, data_changed)
         try:
             versioning.check_version(version, previous_version, required)
@@ -265,27 +225,23 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
             raise ReleaseRefused(f"the released splits fail the benchmark gate:\n{exc}") from None
         quality["validate benchmark"] = validation.success
         summary = ReleaseSummary(use_case_id, version, folder, changes=changes)
-        baseline_files = {
-            name: Path(path.format(use_case=use_case_id))
-            for name, path in settings.baselines.items()
-        }
-        scored, errors = _baselines(use_case, by_split.get("test", []), baseline_files, data)
         summary.baselines = {
             k: v.get("strict", {}).get("micro", {}).get("f1") for k, v in scored.items()
         }
-        new_manifest = manifest.build(staging)
         _install(folder, staging)
     summary.splits = {s: len(rs) for s, rs in by_split.items()}
     agreement = _read_json(paths.quality_dir(use_case_id) / "agreement.json")
-    provenance = _provenance(use_case, params, {k: str(v) for k, v in baseline_files.items()})
-    entry = _changelog_entry(version, previous_version, changes, summary.splits)
+    provenance = publish.provenance(
+        use_case, params, {k: str(v) for k, v in baseline_files.items()}
+    )
+    entry = versioning.changelog_entry(version, previous_version, changes, summary.splits)
     info = {
         "use_case": use_case_id,
         "version": version,
         "previous_version": previous_version,
         "labels": list(use_case.labels),
         "splits": summary.splits,
-        "data_sha256": _digest(new_manifest),
+        "data_sha256": publish.digest(new_manifest),
         "changes": changes,
         "required_bump": required,
         "provenance": provenance,
@@ -293,7 +249,7 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
     (folder / "splits.json").write_text(json.dumps(splits, indent=1, sort_keys=True) + "\n")
     (folder / "release.json").write_text(json.dumps(info, indent=2) + "\n")
     manifest.write(folder, new_manifest)
-    _write_baselines(folder, scored)
+    write_reports(folder, scored)
     annotators = len(agreement.get("annotators", {})) if agreement else 0
     card_text = card.render(
         card.CardData(
@@ -337,52 +293,10 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
         ),
         folder / "report" / "index.html",
     )
-    _track(folder, settings.remote)
+    publish.track(folder, settings.remote)
     if tag:
-        summary.tag = _tag(folder, use_case_id, version)
+        summary.tag = publish.tag(folder, use_case_id, version)
     return summary
-
-
-def _digest(built: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(built["files"], sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def _baselines(
-    use_case: UseCase, test: list[Record], files: dict[str, Path], data: Path
-) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    scored: dict[str, dict[str, Any]] = {}
-    errors: list[dict[str, Any]] = []
-    wanted = {r.doc_id for r in test}
-    for name, path in files.items():
-        if not path.exists() or not test:
-            continue
-        predicted = [r for r in read_records(path) if r.doc_id in wanted]
-        target = data / "baselines" / f"{name}.jsonl"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("".join(r.to_json() + "\n" for r in predicted), encoding="utf-8")
-        scored[name], found = score_baseline(use_case, test, predicted, name)
-        errors += found
-    return scored, errors
-
-
-def _write_baselines(folder: Path, scored: dict[str, dict[str, Any]]) -> None:
-    out = folder / "baselines"
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    for name, metrics in scored.items():
-        (out / f"{name}.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        rows = per_label_rows(metrics)
-        (out / f"{name}_per_label.json").write_text(json.dumps(rows, indent=2) + "\n")
-        if "confusion" in metrics:
-            labels, matrix = metrics["confusion"]["labels"], metrics["confusion"]["matrix"]
-            cells = [
-                {"actual": a, "predicted": p}
-                for i, a in enumerate(labels)
-                for j, p in enumerate(labels)
-                for _ in range(matrix[i][j])
-            ]
-            (out / f"{name}_confusion.json").write_text(json.dumps(cells) + "\n")
 
 
 def _install(folder: Path, staging: Path) -> None:
@@ -392,50 +306,6 @@ def _install(folder: Path, staging: Path) -> None:
     if data.exists():
         shutil.rmtree(data)
     shutil.move(str(staging / "data"), str(data))
-
-
-def _track(folder: Path, push: bool) -> None:
-    """``dvc add`` the data folder (and push it to the default remote when asked)."""
-    if not Path(".dvc").exists():
-        return
-    _dvc("add", "-q", str(folder / "data"))
-    if push and subprocess.run(["dvc", "remote", "default"], capture_output=True).returncode == 0:
-        _dvc("push", "-q", str(folder / "data.dvc"))
-
-
-def _tag(folder: Path, use_case_id: str, version: str) -> str:
-    """Commit the release folder (and ``dvc.lock``) and tag it; an existing tag is kept."""
-    name = f"{use_case_id}@v{version}"
-    if (
-        subprocess.run(
-            ["git", "rev-parse", "-q", "--verify", f"refs/tags/{name}"], capture_output=True
-        ).returncode
-        == 0
-    ):
-        return name
-    _git("add", str(folder))
-    staged = subprocess.run(["git", "diff", "--cached", "--quiet"]).returncode != 0
-    if staged:
-        _git("commit", "-q", "-m", f"Release {use_case_id} v{version}")
-    _git("tag", "-a", name, "-m", f"{use_case_id} benchmark v{version}")
-    return name
-
-
-def _changelog_entry(
-    version: str, previous: str | None, changes: dict[str, Any], splits: dict[str, int]
-) -> str:
-    if previous is None:
-        sizes = ", ".join(f"{k} {v}" for k, v in splits.items())
-        return f"First release ({sizes} documents)."
-    lines = [f"Since v{previous}:"]
-    for kind in ("added", "removed"):
-        for split, ids in changes.get(kind, {}).items():
-            lines.append(f"- {len(ids)} documents {kind} ({split})")
-    for split, moved in changes.get("moved", {}).items():
-        lines.append(f"- {len(moved)} documents moved out of {split}")
-    touched = "touched" if changes.get("test_touched") else "untouched"
-    lines.append(f"- test split {touched}")
-    return "\n".join(lines)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
