@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from curation.schema import Span
 from curation.settings import DEFAULT_PARAMS, Params, ParamsError, load_params
@@ -25,7 +26,7 @@ ParamsOption = typer.Option(DEFAULT_PARAMS, "--params", help="params.yaml to rea
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code=1)
 
 
