@@ -233,6 +233,20 @@ def test_release_tag_and_evaluate_through_dvc_api(repo: Path, tmp_path: Path) ->
         cwd=elsewhere,
     )
     assert "baseline:preannotator on pseudonymisation v1.0.0 test" in shown
+    sh(
+        "dvc",
+        "artifacts",
+        "get",
+        str(repo),
+        "pseudonymisation",
+        "--rev",
+        "v1.0.0",
+        "-o",
+        "got",
+        cwd=elsewhere,
+    )
+    fetched = (elsewhere / "got/test.jsonl").read_text().splitlines()
+    assert len(fetched) == info["splits"]["test"]
     scores = json.loads(result.read_text())
     assert scores["benchmark"]["documents"] == info["splits"]["test"]
     released = json.loads((folder / "baselines/preannotator.json").read_text())
