@@ -48,7 +48,7 @@ from curation.stages.validate import run as validate
 from curation.usecases import get
 from curation.usecases.base import UseCase
 
-GATES = ("annotations", "gold")
+GATES = ("documents", "annotations", "gold")
 
 
 @dataclass(slots=True)

@@ -131,3 +131,27 @@ def test_card_front_matter_is_hugging_face_metadata() -> None:
     assert head["task_categories"] == ["token-classification"]
     assert head["configs"][0]["data_files"][2] == {"split": "test", "path": "data/test.parquet"}
     assert "| NOM | 12 | 0 | 3 |" in text and "agreement is unknown" in text
+
+
+def test_release_is_refused_when_a_quality_gate_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from curation.release import ReleaseRefused
+    from curation.stages.release import check_gates
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "reports" / "quality" / "pseudonymisation"
+    folder.mkdir(parents=True)
+    for stage in ("documents", "annotations"):
+        (folder / f"{stage}.json").write_text('{"success": true}')
+    with pytest.raises(ReleaseRefused, match="no validation of gold"):
+        check_gates("pseudonymisation")
+    (folder / "gold.json").write_text('{"success": false, "failed_critical": 2}')
+    with pytest.raises(ReleaseRefused, match="gold quality gate failed \\(2 critical"):
+        check_gates("pseudonymisation")
+    (folder / "gold.json").write_text('{"success": true}')
+    assert check_gates("pseudonymisation") == {
+        "validate documents": True,
+        "validate annotations": True,
+        "validate gold": True,
+    }
