@@ -27,25 +27,32 @@ GIT_IDENTITY = {
 }
 
 
-def sh_json(*args: str, cwd: Path) -> object:
-    """A command's standard output, parsed as JSON (warnings on stderr are left aside)."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return json.loads(done.stdout)
+ENV = {
+    **os.environ,
+    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    "DVC_NO_ANALYTICS": "1",
+    "CURATION_PSEUDONYMISE_KEY": "a-test-key-that-is-long-enough",
+    **GIT_IDENTITY,
+}
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a command of the project's environment; the caller checks how it ended."""
+    return subprocess.run(args, cwd=cwd, env=ENV, capture_output=True, text=True)
 
 
 def sh(*args: str, cwd: Path) -> str:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-        "CURATION_PSEUDONYMISE_KEY": "a-test-key-that-is-long-enough",
-        **GIT_IDENTITY,
-    }
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    """Run a command that must succeed; its standard output and error."""
+    done = run(*args, cwd=cwd)
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
+
+
+def sh_json(*args: str, cwd: Path) -> object:
+    """A command's standard output, parsed as JSON (warnings on stderr are left aside)."""
+    done = run(*args, cwd=cwd)
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return json.loads(done.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -206,13 +213,7 @@ def test_release_tag_and_evaluate_through_dvc_api(repo: Path, tmp_path: Path) ->
     assert "already released" in sh(
         "curation", "release", "pseudonymisation", "--version", "1.0.0", cwd=repo
     )
-    older = subprocess.run(
-        ["curation", "release", "pseudonymisation", "--version", "0.9.0"],
-        cwd=repo,
-        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
-        capture_output=True,
-        text=True,
-    )
+    older = run("curation", "release", "pseudonymisation", "--version", "0.9.0", cwd=repo)
     assert older.returncode != 0 and "not greater than the released 1.0.0" in older.stderr
     # an evaluator elsewhere: the tag of the repository, data from its DVC remote
     elsewhere = tmp_path / "evaluator"
@@ -254,20 +255,13 @@ def test_release_tag_and_evaluate_through_dvc_api(repo: Path, tmp_path: Path) ->
     # a modified released file is refused
     test_file = folder / "data/test.jsonl"
     test_file.write_text(test_file.read_text().replace('"NOM"', '"PRENOM"', 1))
-    tampered = subprocess.run(
-        ["curation", "evaluate", "pseudonymisation", "--baseline", "preannotator"],
-        cwd=repo,
-        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
-        capture_output=True,
-        text=True,
+    tampered = run(
+        "curation", "evaluate", "pseudonymisation", "--baseline", "preannotator", cwd=repo
     )
     assert tampered.returncode != 0 and "sha256 differs from manifest.json" in tampered.stderr
     sh("dvc", "checkout", "-f", "-q", "benchmarks/pseudonymisation/data.dvc", cwd=repo)
-    assert not subprocess.run(
-        ["curation", "evaluate", "pseudonymisation", "--baseline", "preannotator"],
-        cwd=repo,
-        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
-        capture_output=True,
+    assert not run(
+        "curation", "evaluate", "pseudonymisation", "--baseline", "preannotator", cwd=repo
     ).returncode
 
 
@@ -278,13 +272,7 @@ def test_a_failed_critical_expectation_stops_the_pipeline(repo: Path) -> None:
     params["validate"]["sites"] = ["chu-nord"]  # documents of the two other sites now fail
     params_file.write_text(yaml.safe_dump(params, allow_unicode=True))
     try:
-        done = subprocess.run(
-            ["dvc", "repro", "validate@pseudonymisation-documents"],
-            cwd=repo,
-            env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
-            capture_output=True,
-            text=True,
-        )
+        done = run("dvc", "repro", "validate@pseudonymisation-documents", cwd=repo)
     finally:
         params_file.write_text(saved)
     said = done.stdout + done.stderr
@@ -319,17 +307,7 @@ def test_changed_corpus_reruns_from_generate_and_stale_annotations_stop_at_the_g
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["generate"]["seed"] += 1
     (repo / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
-    done = subprocess.run(
-        ["dvc", "repro"],
-        cwd=repo,
-        env={
-            **os.environ,
-            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-            "CURATION_PSEUDONYMISE_KEY": "a-test-key-that-is-long-enough",
-        },
-        capture_output=True,
-        text=True,
-    )
+    done = run("dvc", "repro", cwd=repo)
     said = done.stdout + done.stderr
     assert "Running stage 'generate'" in said and "Running stage 'ingest'" in said
     # the experts' annotations in Label Studio are of documents the new corpus changed:
