@@ -41,7 +41,7 @@ $(KEY_FILE):
 	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(32))" > $(KEY_FILE)
 	@echo "Created the surrogate key $(KEY_FILE) (untracked; keep it to reproduce surrogates)"
 
-run: $(STAMP) $(KEY_FILE) ## The whole loop on the embedded default: pipeline, Label Studio, simulated experts, gold
+run: $(STAMP) $(KEY_FILE) ## The whole loop on the embedded default: pipeline, Label Studio, experts, gates, gold, release
 	$(BIN)/curation studio up
 	$(BIN)/dvc repro push
 	$(BIN)/curation simulate-annotators pseudonymisation
@@ -77,7 +77,7 @@ $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
 	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 
-unit: $(STAMP) $(CHROMIUM) ## pytest
+unit: $(STAMP) $(CHROMIUM) ## pytest (installs Debian chromium for the report test if missing)
 	$(BIN)/pytest -q
 
 format: $(STAMP) ## Apply ruff fixes and formatting
