@@ -69,7 +69,8 @@ def load(
     if hashlib.sha256(raw).hexdigest() != listed[name]["sha256"]:
         raise BenchmarkError(f"{folder}/{name}: sha256 differs from manifest.json; refetch it")
     records, texts = [], {}
-    for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+    # "\n" only: str.splitlines would also cut at U+2028 and others, legal inside JSON strings
+    for number, line in enumerate(raw.decode("utf-8").split("\n"), 1):
         if not line.strip():
             continue
         data = json.loads(line)
@@ -81,9 +82,15 @@ def load(
 def baseline(bench: Benchmark, name: str) -> list[Record]:
     """The predictions of a registered baseline released with the benchmark."""
     folder = paths.benchmark_dir(bench.use_case).as_posix()
-    text = _read(f"{folder}/data/baselines/{name}.jsonl", bench.repo, bench.rev)
+    name_in_manifest = f"data/baselines/{name}.jsonl"
+    listed = json.loads(_read(f"{folder}/manifest.json", bench.repo, bench.rev))["files"]
+    if name_in_manifest not in listed:
+        raise BenchmarkError(f"{folder}: no baseline {name!r} in release v{bench.version}")
+    raw: bytes = _read(f"{folder}/{name_in_manifest}", bench.repo, bench.rev, mode="rb")
+    if hashlib.sha256(raw).hexdigest() != listed[name_in_manifest]["sha256"]:
+        raise BenchmarkError(f"{folder}/{name_in_manifest}: sha256 differs from manifest.json")
     return [
         record_from_dict(json.loads(line), f"baseline {name}:{n}")
-        for n, line in enumerate(text.splitlines(), 1)
+        for n, line in enumerate(raw.decode("utf-8").split("\n"), 1)
         if line.strip()
     ]

@@ -43,9 +43,11 @@ class AdjudicateSummary:
     annotations: int
     result: Adjudicated
     noise: dict[str, Any] | None
+    skipped: list[str]
 
     def metrics(self) -> dict[str, Any]:
         out: dict[str, Any] = {"annotations": self.annotations} | self.result.summary()
+        out["skipped_documents"] = len(self.skipped)  # every annotation of them cancelled
         if self.noise is not None:
             out["label_noise"] = {k: v for k, v in self.noise.items() if k != "flags"}
         return out
@@ -58,6 +60,11 @@ class AdjudicateSummary:
             f"documents -> {m['gold']} gold ({rules}), {m['conflicts']} conflicts "
             f"-> {paths.conflicts(self.use_case)}"
         ]
+        if self.skipped:
+            lines.append(
+                f"  {len(self.skipped)} documents only skipped by the experts (no gold), e.g. "
+                f"doc_ids {', '.join(self.skipped[:5])}"
+            )
         if self.noise is not None:
             lines.append(
                 f"  label noise: {self.noise['n_flags']} doubtful gold items flagged in "
@@ -99,7 +106,11 @@ def run(use_case_id: str, params: Params, *, annotations: Path | None = None) ->
         for conflict in result.conflicts:
             handle.write(json.dumps(conflict.to_dict(), ensure_ascii=False) + "\n")
     noise = detect_noise(result.gold, use_case, params, settings.noise)
-    summary = AdjudicateSummary(use_case_id, sum(not a.cancelled for a in pulled), result, noise)
+    annotated = {a.doc_id for a in pulled if not a.cancelled}
+    skipped = sorted({a.doc_id for a in pulled} - annotated)
+    summary = AdjudicateSummary(
+        use_case_id, len([a for a in pulled if not a.cancelled]), result, noise, skipped
+    )
     folder = paths.quality_dir(use_case_id)
     _write_json(folder / "adjudication.json", summary.metrics())
     _write_json(folder / "label_noise.json", noise or {"enabled": False, "flags": []})

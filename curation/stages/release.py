@@ -26,6 +26,7 @@ git and tagged ``<use_case>@vX.Y.Z`` (what ``dvc artifacts get`` and ``dvc.api``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -80,7 +81,8 @@ class ReleaseSummary:
 
 
 def check_gates(use_case_id: str) -> dict[str, bool]:
-    """The gold's quality gates; raises :class:`ReleaseRefused` when one failed or is missing."""
+    """The gold's quality gates; raises :class:`ReleaseRefused` when one failed, is missing,
+    or validated another version of its file than the one there now."""
     passed = {}
     for stage in GATES:
         path = paths.quality_dir(use_case_id) / f"{stage}.json"
@@ -92,16 +94,48 @@ def check_gates(use_case_id: str) -> dict[str, bool]:
                 f"the {stage} quality gate failed ({results.get('failed_critical')} critical "
                 f"expectations, see {path}); fix the data and run `dvc repro`"
             )
+        source = Path(str(results.get("source", "")))
+        digest = results.get("source_sha256")
+        if digest and source.is_file() and manifest.file_sha256(source) != digest:
+            raise ReleaseRefused(
+                f"{source} changed after its {stage} validation; run `dvc repro` to validate it"
+            )
         passed[f"validate {stage}"] = True
     return passed
 
 
-def previous_release(folder: Path) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """The previous release's ``release.json`` and ``splits.json`` (empty without one)."""
+def previous_release(
+    folder: Path,
+) -> tuple[dict[str, Any] | None, dict[str, str], dict[str, str]]:
+    """The previous release's ``release.json``, its splits and the splits of documents it no
+    longer held (``retired``: a document that comes back returns to its split)."""
     info, splits = folder / "release.json", folder / "splits.json"
     if not info.exists():
-        return None, {}
-    return json.loads(info.read_text()), json.loads(splits.read_text()) if splits.exists() else {}
+        return None, {}, {}
+    before = json.loads(info.read_text())
+    current = json.loads(splits.read_text()) if splits.exists() else {}
+    return before, current, dict(before.get("retired_splits", {}))
+
+
+def test_digest(records: list[Record], texts: dict[str, str]) -> str:
+    """SHA-256 of the test split's content (texts and results, not provenance): a corrected
+    label in the test split changes it, so the next version must be a major one."""
+    rows = [
+        {**_released(r).to_dict(), "provenance": None, "text": texts[r.doc_id]}
+        for r in sorted(records, key=lambda r: r.doc_id)
+    ]
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _patient_groups(splits: dict[str, str], patients: dict[str, str | None]) -> dict[str, str]:
+    """A released patient group per document: an index, never the hospital's patient id."""
+    numbers: dict[str, str] = {}
+    out = {}
+    for doc_id in sorted(splits):
+        key = patients.get(doc_id) or f"doc:{doc_id}"
+        numbers.setdefault(key, f"patient-{len(numbers) + 1:05d}")
+        out[doc_id] = numbers[key]
+    return out
 
 
 def _strata(record: Record) -> tuple[str, ...]:
@@ -167,21 +201,23 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
     missing = [r.doc_id for r in gold if r.doc_id not in texts]
     if missing:
         raise InputError(f"gold doc_ids {missing[:5]} are not in the document table")
-    before, previous = previous_release(folder)
-    patients = {d: None if p is None else str(p) for d, p in rows["patient_id"].items()}
+    before, previous, retired = previous_release(folder)
+    patients: dict[str, str | None] = {
+        str(d): None if p is None else str(p) for d, p in rows["patient_id"].items()
+    }
     units = [SplitUnit(r.doc_id, patients[r.doc_id], _strata(r)) for r in gold]
-    splits = assign_splits(units, settings.ratios, settings.seed, previous)
+    splits = assign_splits(units, settings.ratios, settings.seed, {**retired, **previous})
     changes = split_changes(previous, splits)
+    retired = {d: s for d, s in {**retired, **previous}.items() if d not in splits}
     by_split: dict[str, list[Record]] = {s: [] for s in settings.ratios}
     for record in gold:
         by_split[splits[record.doc_id]].append(_released(record))
+    groups = _patient_groups(splits, patients)
     extra = {
-        doc_id: {
-            "patient_id": rows.at[doc_id, "patient_id"],
-            "doc_type": rows.at[doc_id, "doc_type"],
-        }
+        doc_id: {"patient_group": groups[doc_id], "doc_type": rows.at[doc_id, "doc_type"]}
         for doc_id in splits
     }
+    test_sha256 = test_digest(by_split.get("test", []), texts)
     with tempfile.TemporaryDirectory(dir=folder.parent if folder.parent.exists() else None) as tmp:
         staging = Path(tmp)
         data = staging / "data"
@@ -197,6 +233,7 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
             old = json.loads((folder / "manifest.json").read_text())
             if old.get("files") == new_manifest["files"]:
                 done = ReleaseSummary(use_case_id, version, folder, unchanged=True)
+                publish.track(folder, settings.remote)  # finishes a release cut off before
                 if tag:
                     done.tag = publish.tag(folder, use_case_id, version)
                 return done
@@ -208,6 +245,8 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
         data_changed = bool(changes["added"] or changes["removed"] or changes["moved"])
         if before is not None:
             data_changed = data_changed or before.get("data_sha256") != publish.digest(new_manifest)
+        if before is not None and before.get("test_sha256") not in (None, test_sha256):
+            changes["test_touched"] = True  # same documents, other content (labels fixed)
         required = versioning.required_bump(changes, labels_changed, data_changed)
         try:
             versioning.check_version(version, previous_version, required)
@@ -242,12 +281,13 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
         "labels": list(use_case.labels),
         "splits": summary.splits,
         "data_sha256": publish.digest(new_manifest),
+        "test_sha256": test_sha256,
+        "retired_splits": retired,
         "changes": changes,
         "required_bump": required,
         "provenance": provenance,
     }
     (folder / "splits.json").write_text(json.dumps(splits, indent=1, sort_keys=True) + "\n")
-    (folder / "release.json").write_text(json.dumps(info, indent=2) + "\n")
     manifest.write(folder, new_manifest)
     write_reports(folder, scored)
     annotators = len(agreement.get("annotators", {})) if agreement else 0
@@ -294,6 +334,8 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
         folder / "report" / "index.html",
     )
     publish.track(folder, settings.remote)
+    # written last: a release cut off before this point is not one, and runs again in full
+    (folder / "release.json").write_text(json.dumps(info, indent=2) + "\n")
     if tag:
         summary.tag = publish.tag(folder, use_case_id, version)
     return summary

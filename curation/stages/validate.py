@@ -35,6 +35,7 @@ from curation import paths
 from curation.io import InputError, atomic_writer, iter_json_objects
 from curation.quality import frames
 from curation.quality.validation import Check, ValidationReport, run_checks
+from curation.release.manifest import file_sha256
 from curation.schema import DOC_TYPES
 from curation.settings import Params
 from curation.stages.preannotate import documents_path
@@ -174,6 +175,8 @@ def run(
     )
     report.source = str(planned.source)
     results = {"use_case": use_case_id, "stage": stage, "source": report.source}
+    if planned.source.is_file():  # what was validated: a gate holds only for these bytes
+        results["source_sha256"] = file_sha256(planned.source)
     results |= report.to_dict()
     with atomic_writer(output or folder / f"{stage}.json") as handle:
         json.dump(results, handle, indent=2, ensure_ascii=False)
