@@ -118,10 +118,10 @@ def previous_release(
 
 
 def test_digest(records: list[Record], texts: dict[str, str]) -> str:
-    """SHA-256 of the test split's content (texts and results, not provenance): a corrected
-    label in the test split changes it, so the next version must be a major one."""
+    """SHA-256 of the test split's content (texts and results, not origin or provenance): a
+    corrected label in the test split changes it, so the next version must be a major one."""
     rows = [
-        {**_released(r).to_dict(), "provenance": None, "text": texts[r.doc_id]}
+        {**_released(r).to_dict(), "origin": None, "provenance": None, "text": texts[r.doc_id]}
         for r in sorted(records, key=lambda r: r.doc_id)
     ]
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode("utf-8")).hexdigest()

@@ -155,3 +155,61 @@ def test_release_is_refused_when_a_quality_gate_failed(
         "validate annotations": True,
         "validate gold": True,
     }
+
+
+def test_test_digest_changes_with_a_corrected_label_not_with_provenance() -> None:
+    from curation.stages.release import test_digest
+
+    texts = {"d1": "Jean Dupont"}
+    gold = Record("d1", "pseudonymisation", "gold:single", spans=[Span(5, 11, "NOM", "Dupont")])
+    reviewed = Record(
+        "d1",
+        "pseudonymisation",
+        "gold:review",
+        spans=[Span(5, 11, "NOM", "Dupont")],
+        provenance={"rule": "review"},
+    )
+    relabelled = Record(
+        "d1", "pseudonymisation", "gold:single", spans=[Span(5, 11, "PRENOM", "Dupont")]
+    )
+    assert test_digest([gold], texts) == test_digest([reviewed], texts)
+    assert test_digest([gold], texts) != test_digest([relabelled], texts)
+
+
+def test_released_patient_groups_are_indexes_not_patient_ids() -> None:
+    from curation.stages.release import _patient_groups
+
+    groups = _patient_groups(
+        {"a1": "train", "a2": "test", "b1": "train", "c1": "dev"},
+        {"a1": "8012345678", "a2": "8012345678", "b1": "7000000001", "c1": None},
+    )
+    assert groups == {
+        "a1": "patient-00001",
+        "a2": "patient-00001",
+        "b1": "patient-00002",
+        "c1": "patient-00003",
+    }
+
+
+def test_a_gate_that_validated_another_version_of_the_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from curation.release import ReleaseRefused
+    from curation.release.manifest import file_sha256
+    from curation.stages.release import check_gates
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "reports" / "quality" / "pseudonymisation"
+    folder.mkdir(parents=True)
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"doc_id": "d1"}\n')
+    for stage in ("documents", "annotations"):
+        (folder / f"{stage}.json").write_text('{"success": true}')
+    digest = file_sha256(gold)
+    (folder / "gold.json").write_text(
+        f'{{"success": true, "source": "{gold}", "source_sha256": "{digest}"}}'
+    )
+    assert check_gates("pseudonymisation")["validate gold"]
+    gold.write_text('{"doc_id": "d2"}\n')
+    with pytest.raises(ReleaseRefused, match="changed after its gold validation"):
+        check_gates("pseudonymisation")
