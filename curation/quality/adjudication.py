@@ -230,6 +230,8 @@ def label_consensus(
     elif ranked and ranked[0][0] in accepted:
         accepted.remove(ranked[0][0])
         accepted.insert(0, ranked[0][0])
+    elif ranked:  # the commonest first label is not even accepted: nobody's principal wins
+        disputes.append(Dispute(dict(firsts), reason="principal label not accepted"))
     return accepted, disputes
 
 

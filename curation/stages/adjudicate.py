@@ -19,6 +19,7 @@ and writes:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,10 +45,12 @@ class AdjudicateSummary:
     result: Adjudicated
     noise: dict[str, Any] | None
     skipped: list[str]
+    orphans: list[str]
 
     def metrics(self) -> dict[str, Any]:
         out: dict[str, Any] = {"annotations": self.annotations} | self.result.summary()
         out["skipped_documents"] = len(self.skipped)  # every annotation of them cancelled
+        out["orphan_documents"] = len(self.orphans)  # annotated, no longer in the table
         if self.noise is not None:
             out["label_noise"] = {k: v for k, v in self.noise.items() if k != "flags"}
         return out
@@ -60,6 +63,11 @@ class AdjudicateSummary:
             f"documents -> {m['gold']} gold ({rules}), {m['conflicts']} conflicts "
             f"-> {paths.conflicts(self.use_case)}"
         ]
+        if self.orphans:
+            lines.append(
+                f"  {len(self.orphans)} annotated documents are no longer in the document table "
+                f"(set aside, no gold), e.g. doc_ids {', '.join(self.orphans[:5])}"
+            )
         if self.skipped:
             lines.append(
                 f"  {len(self.skipped)} documents only skipped by the experts (no gold), e.g. "
@@ -75,12 +83,11 @@ class AdjudicateSummary:
 
 
 def detect_noise(
-    gold: list[Record], use_case: UseCase, params: Params, settings: LabelNoiseSettings
+    gold: list[Record], use_case: UseCase, texts: Mapping[str, str], settings: LabelNoiseSettings
 ) -> dict[str, Any] | None:
     """The label-noise report of the gold, or ``None`` when off or not applicable."""
     if not settings.enabled or use_case.kind not in ("spans", "labels") or len(gold) < 2:
         return None
-    _, texts = load_documents(use_case, params)
     detect = span_noise if use_case.kind == "spans" else label_noise
     # document labels: every code seen in gold (a use case may declare roles, not codes)
     labels = use_case.labels if use_case.kind == "spans" else ()
@@ -99,17 +106,20 @@ def run(use_case_id: str, params: Params, *, annotations: Path | None = None) ->
     """Adjudicate and write gold, conflicts and reports; returns the summary."""
     use_case = get(use_case_id)
     settings = params.adjudicate
-    pulled = read_annotations(annotations or paths.annotations(use_case_id))
+    everything = read_annotations(annotations or paths.annotations(use_case_id))
+    _, texts = load_documents(use_case, params)
+    pulled = [a for a in everything if a.doc_id in texts]
+    orphans = sorted({a.doc_id for a in everything if a.doc_id not in texts})
     result = adjudicate(pulled, use_case, settings.quorum, settings.reviewers)
     write_records(paths.gold(use_case_id), result.gold)
     with atomic_writer(paths.conflicts(use_case_id)) as handle:
         for conflict in result.conflicts:
             handle.write(json.dumps(conflict.to_dict(), ensure_ascii=False) + "\n")
-    noise = detect_noise(result.gold, use_case, params, settings.noise)
+    noise = detect_noise(result.gold, use_case, texts, settings.noise)
     annotated = {a.doc_id for a in pulled if not a.cancelled}
     skipped = sorted({a.doc_id for a in pulled} - annotated)
     summary = AdjudicateSummary(
-        use_case_id, len([a for a in pulled if not a.cancelled]), result, noise, skipped
+        use_case_id, sum(not a.cancelled for a in pulled), result, noise, skipped, orphans
     )
     folder = paths.quality_dir(use_case_id)
     _write_json(folder / "adjudication.json", summary.metrics())
