@@ -229,3 +229,18 @@ def test_white_space_around_spans_is_trimmed_before_the_vote() -> None:
     gold = gold_of(adjudicate_document("d1", [ann("a", with_space), ann("b", NOM)], PSEUDO))
     assert gold.spans == [NOM]
     assert gold.provenance["rule"] == "consensus" and gold.provenance["agreement"] == 1.0
+
+
+def test_labels_principal_that_the_majority_rejects_is_a_conflict() -> None:
+    icd10 = get("icd10_coding")
+    # Z is the commonest first label (2 of 5) but only 2/5 list it: rejected at quorum 0.5
+    five = [
+        labels_ann("a", "Z", "K"),
+        labels_ann("b", "Z", "K"),
+        labels_ann("c", "Y", "K"),
+        labels_ann("d", "W", "K"),
+        labels_ann("e", "V", "K"),
+    ]
+    result = adjudicate_document("d1", five, icd10)
+    assert isinstance(result, Conflict)
+    assert result.disputes[-1].reason == "principal label not accepted"
