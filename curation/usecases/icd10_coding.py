@@ -14,4 +14,5 @@ USE_CASE = UseCase(
     kind="labels",
     labels=ROLES,
     description="CIM-10 codes of a hospital document (principal diagnosis first), with evidence.",
+    metric="curation.metrics.coding:coding_metrics",
 )
