@@ -268,6 +268,11 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
             k: v.get("strict", {}).get("micro", {}).get("f1") for k, v in scored.items()
         }
         _install(folder, staging)
+    gate = paths.quality_dir(use_case_id) / "benchmark.json"  # it validated the staged copy
+    gate.write_text(
+        json.dumps({**json.loads(gate.read_text()), "source": str(folder / "data")}, indent=2)
+        + "\n"
+    )
     summary.splits = {s: len(rs) for s, rs in by_split.items()}
     agreement = _read_json(paths.quality_dir(use_case_id) / "agreement.json")
     provenance = publish.provenance(
