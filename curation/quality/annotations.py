@@ -91,13 +91,19 @@ def by_document(annotations: Iterable[Annotated]) -> dict[str, list[Annotated]]:
     return dict(sorted(grouped.items()))
 
 
-def overlapped(grouped: Mapping[str, Sequence[Annotated]]) -> dict[str, list[Annotated]]:
-    """Documents annotated by at least two distinct annotators (one annotation each: the last)."""
+def overlapped(
+    grouped: Mapping[str, Sequence[Annotated]], reviewers: Iterable[str] = ()
+) -> dict[str, list[Annotated]]:
+    """Documents annotated by at least two distinct annotators (one annotation each: the last
+    by update time). Authoritative annotations (review project, ground truth, a configured
+    reviewer) are left out, as adjudication leaves them out of the vote."""
+    chiefs = {f"annotator:{r}" for r in reviewers} | set(reviewers)
     out: dict[str, list[Annotated]] = {}
     for doc_id, group in grouped.items():
         latest: dict[str, Annotated] = {}
-        for annotation in group:
-            if not annotation.review:
+        ordered = sorted(group, key=lambda a: (a.updated_at or "", a.annotation_id or 0))
+        for annotation in ordered:
+            if not (annotation.authoritative or annotation.annotator in chiefs):
                 latest[annotation.annotator] = annotation
         if len(latest) >= 2:
             out[doc_id] = [latest[name] for name in sorted(latest)]

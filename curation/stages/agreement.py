@@ -49,7 +49,7 @@ def run(use_case_id: str, params: Params, *, annotations: Path | None = None) ->
     use_case = get(use_case_id)
     settings = params.agreement
     pulled = read_annotations(annotations or paths.annotations(use_case_id))
-    groups = overlapped(by_document(pulled))
+    groups = overlapped(by_document(pulled), params.adjudicate.reviewers)
     boot: dict[str, Any] = {
         "n_resamples": settings.n_resamples,
         "seed": settings.seed,

@@ -244,3 +244,19 @@ def test_labels_principal_that_the_majority_rejects_is_a_conflict() -> None:
     result = adjudicate_document("d1", five, icd10)
     assert isinstance(result, Conflict)
     assert result.disputes[-1].reason == "principal label not accepted"
+
+
+def test_agreement_groups_leave_out_whoever_adjudication_leaves_out_of_the_vote() -> None:
+    from curation.quality.annotations import by_document, overlapped
+
+    pulled = [
+        ann("a", NOM, updated_at="2026-11-23T09:00:00Z"),
+        ann("a", NOM, DATE, updated_at="2026-11-23T11:00:00Z"),
+        ann("b", NOM),
+        ann("truth", NOM, ground_truth=True),
+        ann("chef", NOM, review=True),
+        ann("dr.chef@chu.fr", NOM),
+    ]
+    [(_, group)] = overlapped(by_document(pulled), ["dr.chef@chu.fr"]).items()
+    assert [a.annotator for a in group] == ["annotator:a", "annotator:b"]
+    assert group[0].record.spans == [NOM, DATE]  # a's latest annotation
