@@ -5,6 +5,7 @@ Errors name the file and the line and say what to do; they never quote document 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -97,6 +98,22 @@ def atomic_writer(path: str | Path) -> Iterator[IO[str]]:
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write ``data`` as indented UTF-8 JSON (a report, DVC metrics), atomically."""
+    with atomic_writer(path) as handle:
+        json.dump(data, handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def write_records(path: str | Path, records: Iterable[Record]) -> int:

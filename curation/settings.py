@@ -241,6 +241,11 @@ class StudioSettings(_Section):
     def local_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def server(self) -> str:
+        """The server in use: the configured one (no trailing slash), else the embedded one."""
+        return self.url.rstrip("/") if self.url else self.local_url
+
 
 class PushSettings(_Section):
     """``push``: documents + predictions -> Label Studio tasks (see ``curation.stages.push``).

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from curation.io import iter_json_objects, record_from_dict
+from curation.io import InputError, iter_json_objects, record_from_dict
 from curation.quality.annotations import annotated_from_dict
 from curation.schema import DOCUMENT_FIELDS, Record
 
@@ -28,6 +28,14 @@ def read_documents(path: str | Path) -> pd.DataFrame:
     """The document table (Parquet) as a DataFrame, every column as Python strings."""
     table = pq.read_table(path, columns=list(DOCUMENT_COLUMNS))
     return table.to_pandas(types_mapper=None).astype(object)
+
+
+def load_documents(table: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A document table and its texts by ``doc_id``; a missing table says what to run."""
+    if not table.exists():
+        raise InputError(f"{table}: no such file; run `dvc repro` up to the stage writing it")
+    documents = read_documents(table)
+    return documents, dict(zip(documents["doc_id"], documents["text"], strict=True))
 
 
 def replaced_spans(path: str | Path | None) -> dict[str, list[list[int]]]:

@@ -7,21 +7,11 @@ the files they hold are the released ones, whatever way they were fetched.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-CHUNK = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+from curation.io import file_sha256
 
 
 def build(folder: Path, data_dir: str = "data") -> dict[str, Any]:

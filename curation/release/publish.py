@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from curation.io import read_records
-from curation.release import ReleaseRefused, manifest
+from curation.io import file_sha256, read_records
+from curation.release import ReleaseRefused
 from curation.settings import Params
+from curation.studio.projects import ProjectStore
 from curation.usecases.base import UseCase
 
 
@@ -36,8 +37,7 @@ def dvc(*args: str) -> None:
 
 def provenance(use_case: UseCase, params: Params, baselines: dict[str, str]) -> dict[str, Any]:
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
-    store = Path(params.push.store)
-    projects = json.loads(store.read_text()) if store.exists() else {}
+    projects = ProjectStore(params.push.store).read()
     origins = {}
     for name, path in baselines.items():
         first = next(iter(read_records(path)), None) if Path(path).exists() else None
@@ -52,9 +52,7 @@ def provenance(use_case: UseCase, params: Params, baselines: dict[str, str]) -> 
             for key, pid in server.items()
             if key.startswith(f"{use_case.id}@")
         },
-        "params_sha256": manifest.file_sha256(Path("params.yaml"))
-        if Path("params.yaml").exists()
-        else None,
+        "params_sha256": file_sha256(Path("params.yaml")) if Path("params.yaml").exists() else None,
         **origins,
     }
 

@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from curation import paths
-from curation.io import atomic_writer, write_records
+from curation.io import atomic_writer, write_json, write_records
 from curation.quality.adjudication import Adjudicated, adjudicate
 from curation.quality.annotations import read_annotations
+from curation.quality.frames import load_documents
 from curation.quality.noise import label_noise, noise_report, span_noise
 from curation.schema import Record
 from curation.settings import LabelNoiseSettings, Params
-from curation.stages.validate import load_documents
+from curation.stages.preannotate import documents_path
 from curation.usecases import get
 from curation.usecases.base import UseCase
 
@@ -107,7 +108,7 @@ def run(use_case_id: str, params: Params, *, annotations: Path | None = None) ->
     use_case = get(use_case_id)
     settings = params.adjudicate
     everything = read_annotations(annotations or paths.annotations(use_case_id))
-    _, texts = load_documents(use_case, params)
+    _, texts = load_documents(documents_path(use_case_id, params))
     pulled = [a for a in everything if a.doc_id in texts]
     orphans = sorted({a.doc_id for a in everything if a.doc_id not in texts})
     result = adjudicate(pulled, use_case, settings.quorum, settings.reviewers)
@@ -122,12 +123,6 @@ def run(use_case_id: str, params: Params, *, annotations: Path | None = None) ->
         use_case_id, sum(not a.cancelled for a in pulled), result, noise, skipped, orphans
     )
     folder = paths.quality_dir(use_case_id)
-    _write_json(folder / "adjudication.json", summary.metrics())
-    _write_json(folder / "label_noise.json", noise or {"enabled": False, "flags": []})
+    write_json(folder / "adjudication.json", summary.metrics())
+    write_json(folder / "label_noise.json", noise or {"enabled": False, "flags": []})
     return summary
-
-
-def _write_json(path: Path, data: Any) -> None:
-    with atomic_writer(path) as handle:
-        json.dump(data, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")

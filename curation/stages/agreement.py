@@ -18,12 +18,11 @@ its annotator's own work, agreeing with itself proves nothing).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from curation import paths
-from curation.io import atomic_writer, read_records
+from curation.io import read_records, write_json
 from curation.quality.agreement import (
     annotator_agreement,
     categorical_agreement,
@@ -82,9 +81,9 @@ def run(use_case_id: str, params: Params, *, annotations: Path | None = None) ->
         for name, row in by_annotator.items()
     ]
     folder = paths.quality_dir(use_case_id)
-    _write(folder / "agreement.json", metrics)
-    _write(folder / "agreement_per_label.json", per_label)
-    _write(folder / "agreement_per_annotator.json", per_annotator)
+    write_json(folder / "agreement.json", metrics)
+    write_json(folder / "agreement_per_label.json", per_label)
+    write_json(folder / "agreement_per_annotator.json", per_annotator)
     return metrics
 
 
@@ -112,9 +111,3 @@ def render(metrics: dict[str, Any]) -> str:
         flag = "  <- needs feedback" if row.get("flag") else ""
         lines.append(f"  {name}: {score} with the consensus on {row['documents']} docs{flag}")
     return "\n".join(lines)
-
-
-def _write(path: Path, data: Any) -> None:
-    with atomic_writer(path) as handle:
-        json.dump(data, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")

@@ -11,12 +11,11 @@ prediction counts as predicted empty.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from curation.benchmarks import Benchmark, baseline, load
-from curation.io import atomic_writer, read_records
+from curation.io import read_records, write_json
 from curation.release.baselines import score_baseline
 from curation.schema import Record
 from curation.usecases import get
@@ -47,9 +46,7 @@ def run(
     metrics["benchmark"] = _describe(bench)
     metrics["system"] = str(predictions) if predictions else f"baseline:{baseline_name}"
     if output is not None:
-        with atomic_writer(output) as handle:
-            json.dump(metrics, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
+        write_json(output, metrics)
     return metrics
 
 

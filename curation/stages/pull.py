@@ -286,7 +286,7 @@ def pushed_projects(use_case: UseCase, params: Params) -> dict[str, int]:
     (one project per named annotator).
     """
     studio = params.studio
-    server = studio.url.rstrip("/") if studio.url else studio.local_url
+    server = studio.server
     found = ProjectStore(params.push.store).for_use_case(server, use_case)
     if not found:
         raise StudioError(
@@ -299,7 +299,7 @@ def pushed_projects(use_case: UseCase, params: Params) -> dict[str, int]:
 @contextmanager
 def server_errors(studio: StudioSettings, command: str) -> Iterator[None]:
     """Turn the SDK's and httpx's errors into a :class:`StudioError` that says what to do."""
-    server = studio.url or studio.local_url
+    server = studio.server
     try:
         yield
     except ApiError as exc:

@@ -320,7 +320,7 @@ def run(
     started = time.perf_counter()
     use_case, settings = get(use_case_id), params.push
     studio = params.studio
-    server = studio.url.rstrip("/") if studio.url else studio.local_url
+    server = studio.server
     doc_path = documents or documents_path(use_case_id, params)
     inputs = _Inputs.read(use_case, doc_path, predictions or paths.preannotations(use_case_id))
     without = [d for d in inputs.rows if d not in inputs.at]

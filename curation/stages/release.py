@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from curation import paths
-from curation.io import InputError, read_records
+from curation.io import InputError, file_sha256, read_records
 from curation.release import ReleaseRefused, card, manifest, publish, versioning
 from curation.release.baselines import score_files, write_reports
 from curation.release.formats import write_brat, write_conll, write_jsonl, write_parquet
@@ -96,7 +96,7 @@ def check_gates(use_case_id: str) -> dict[str, bool]:
             )
         source = Path(str(results.get("source", "")))
         digest = results.get("source_sha256")
-        if digest and source.is_file() and manifest.file_sha256(source) != digest:
+        if digest and source.is_file() and file_sha256(source) != digest:
             raise ReleaseRefused(
                 f"{source} changed after its {stage} validation; run `dvc repro` to validate it"
             )
@@ -259,6 +259,7 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
                 params,
                 source=data,
                 output=paths.quality_dir(use_case_id) / "benchmark.json",
+                source_name=str(folder / "data"),
             )
         except ValidationFailed as exc:
             raise ReleaseRefused(f"the released splits fail the benchmark gate:\n{exc}") from None
@@ -268,11 +269,6 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
             k: v.get("strict", {}).get("micro", {}).get("f1") for k, v in scored.items()
         }
         _install(folder, staging)
-    gate = paths.quality_dir(use_case_id) / "benchmark.json"  # it validated the staged copy
-    gate.write_text(
-        json.dumps({**json.loads(gate.read_text()), "source": str(folder / "data")}, indent=2)
-        + "\n"
-    )
     summary.splits = {s: len(rs) for s, rs in by_split.items()}
     agreement = _read_json(paths.quality_dir(use_case_id) / "agreement.json")
     provenance = publish.provenance(

@@ -17,7 +17,6 @@ runs it after looking at the conflicts, then ``dvc repro`` once the review is do
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import pyarrow.parquet as pq
 from label_studio_sdk.client import LabelStudio
 
 from curation import paths
-from curation.io import InputError, atomic_writer, iter_json_objects
+from curation.io import InputError, iter_json_objects, write_json
 from curation.quality.annotations import annotated_from_dict
 from curation.settings import Params
 from curation.stages.preannotate import documents_path
@@ -110,7 +109,7 @@ def run(use_case_id: str, params: Params, *, client: LabelStudio | None = None) 
     summary = ReviewSummary(use_case_id, conflicts=len(conflicts))
     if conflicts:
         studio = params.studio
-        server = studio.url.rstrip("/") if studio.url else studio.local_url
+        server = studio.server
         config = CONFIG_DIR / use_case.config_name
         with server_errors(studio, "review"):
             client = client or connect(studio)
@@ -140,7 +139,5 @@ def run(use_case_id: str, params: Params, *, client: LabelStudio | None = None) 
         "already": summary.already,
         "project_id": summary.project.project_id if summary.project else None,
     }
-    with atomic_writer(paths.report_dir(use_case_id) / "review.json") as handle:
-        json.dump(receipt, handle, indent=2)
-        handle.write("\n")
+    write_json(paths.report_dir(use_case_id) / "review.json", receipt)
     return summary

@@ -23,7 +23,6 @@ message is the short summary the CLI prints before exiting non-zero, which stops
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +31,9 @@ from typing import Any
 import pandas as pd
 
 from curation import paths
-from curation.io import InputError, atomic_writer, iter_json_objects
+from curation.io import InputError, file_sha256, iter_json_objects, write_json
 from curation.quality import frames
 from curation.quality.validation import Check, ValidationReport, run_checks
-from curation.release.manifest import file_sha256
 from curation.schema import DOC_TYPES
 from curation.settings import Params
 from curation.stages.preannotate import documents_path
@@ -61,11 +59,8 @@ class Plan:
 
 
 def load_documents(use_case: UseCase, params: Params) -> tuple[pd.DataFrame, dict[str, str]]:
-    table = documents_path(use_case.id, params)
-    if not table.exists():
-        raise InputError(f"{table}: no such file; run `dvc repro` up to the stage writing it")
-    documents = frames.read_documents(table)
-    return documents, dict(zip(documents["doc_id"], documents["text"], strict=True))
+    """The use case's document table in the pipeline, and its texts by ``doc_id``."""
+    return frames.load_documents(documents_path(use_case.id, params))
 
 
 def _scope(use_case: UseCase) -> str:
@@ -160,8 +155,13 @@ def run(
     source: Path | None = None,
     output: Path | None = None,
     data_docs: Path | None = None,
+    source_name: str | None = None,
 ) -> ValidationReport:
-    """Validate, write the results (and Data Docs); raise :class:`ValidationFailed` if critical."""
+    """Validate, write the results (and Data Docs); raise :class:`ValidationFailed` if critical.
+
+    ``source_name`` is how results name the source when it is a staged copy of the files
+    they stand for (a release validates its splits before they replace the released ones).
+    """
     use_case = get(use_case_id)
     planned = plan(stage, use_case, params, source)
     folder = paths.quality_dir(use_case_id)
@@ -173,14 +173,12 @@ def run(
         examples=params.validate_.examples,
         name=f"{use_case_id}:{stage}",
     )
-    report.source = str(planned.source)
+    report.source = source_name or str(planned.source)
     results = {"use_case": use_case_id, "stage": stage, "source": report.source}
     if planned.source.is_file():  # what was validated: a gate holds only for these bytes
         results["source_sha256"] = file_sha256(planned.source)
     results |= report.to_dict()
-    with atomic_writer(output or folder / f"{stage}.json") as handle:
-        json.dump(results, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
+    write_json(output or folder / f"{stage}.json", results)
     if not report.success:
         raise ValidationFailed(summary(stage, use_case_id, report))
     return report
