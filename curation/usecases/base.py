@@ -49,6 +49,14 @@ class UseCase:
     metric
         ``"module:function"`` scoring predictions against gold, called as
         ``function(gold_records, predicted_records, use_case, groups)`` -> metrics dict.
+    roles
+        Roles an expert gives each label on its evidence span, principal role first (CIM-10:
+        ``("DP", "DAS")``); the label marked with the first role comes first in ``labels``.
+    vocabulary
+        ``"module:function"`` returning an open label set too large to list in ``labels``
+        (the ~42,000 CIM-10 codes); checks and label sets read :meth:`label_set`.
+    doc_types
+        Document types its tasks are made from (``crh``...); empty: every document.
     """
 
     id: str
@@ -60,6 +68,15 @@ class UseCase:
     preannotator: str | None = None
     trainer: str | None = None
     metric: str | None = None
+    roles: tuple[str, ...] = ()
+    vocabulary: str | None = None
+    doc_types: tuple[str, ...] = ()
+
+    def label_set(self) -> frozenset[str]:
+        """Every label a record may hold: the vocabulary if declared, else ``labels``."""
+        if self.vocabulary is None:
+            return frozenset(self.labels)
+        return frozenset(resolve(self.vocabulary)())
 
     @property
     def config_name(self) -> str:
