@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -22,18 +22,27 @@ class InputError(ValueError):
     """An input file is missing or malformed (the message names the file and the line)."""
 
 
-def iter_texts(path: str | Path, batch_size: int = 1000) -> Iterator[tuple[str, str]]:
+def iter_texts(
+    path: str | Path, batch_size: int = 1000, doc_types: Collection[str] = ()
+) -> Iterator[tuple[str, str]]:
     """``(doc_id, text)`` of a document table (Parquet) or of a JSONL file, streamed.
 
-    JSONL lines need at least ``doc_id`` and ``text`` (other keys are ignored).
+    JSONL lines need at least ``doc_id`` and ``text`` (other keys are ignored). ``doc_types``
+    keeps only the table's documents of those types (a use case's ``doc_types``).
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file; run the stage that writes it, or fix the path")
     if path.suffix == ".parquet":
         parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=batch_size, columns=["doc_id", "text"]):
-            yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True)
+        typed = bool(doc_types) and "doc_type" in parquet.schema_arrow.names
+        columns = ["doc_id", "text", "doc_type"] if typed else ["doc_id", "text"]
+        for batch in parquet.iter_batches(batch_size=batch_size, columns=columns):
+            ids, texts = batch.column(0).to_pylist(), batch.column(1).to_pylist()
+            kinds = batch.column(2).to_pylist() if typed else [None] * len(ids)
+            for doc_id, text, kind in zip(ids, texts, kinds, strict=True):
+                if not typed or kind in doc_types:
+                    yield doc_id, text
         return
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):

@@ -13,7 +13,9 @@ annotations by one annotator, the last one counts):
    proposed it, it is *accepted* if ``share >= q``, *rejected* if ``share <= 1 - q``, and
    *unsettled* otherwise. Accepted spans that overlap each other (the annotators agree that
    something is there but not on its boundaries or label) are unsettled too. For document
-   labels the principal label (the first) is the majority first label, unsettled on a tie.
+   labels the principal label (the first) is the majority first label, unsettled on a tie;
+   their evidence spans are every version's spans of the accepted labels, and with roles
+   (CIM-10 DP/DAS) the principal label's evidence is marked with the principal role.
    Generated content (sections, items) is accepted only when every annotator wrote the same.
 
 A document with anything unsettled is a :class:`Conflict`: it is written to the conflict list
@@ -238,6 +240,31 @@ def label_consensus(
 # --- a document, a use case -------------------------------------------------------------------
 
 
+def label_evidence(
+    versions: Sequence[Annotated], labels: Sequence[str], roles: Sequence[str]
+) -> tuple[list[Span], list[dict[str, Any]]]:
+    """Evidence of accepted document labels: every version's spans of those labels, once.
+
+    With roles (CIM-10: ``DP``, ``DAS``), each evidence span gets the principal role when its
+    label is the accepted principal (``labels[0]``), the last role otherwise.
+    """
+    accepted = set(labels)
+    found = {
+        (s.start, s.end, s.label): s
+        for a in versions
+        for s in a.record.spans
+        if s.label in accepted
+    }
+    spans = [Span(s.start, s.end, s.label, s.text) for _, s in sorted(found.items())]
+    if not roles or not labels:
+        return spans, []
+    marks = [
+        {"span": i, "role": roles[0] if s.label == labels[0] else roles[-1]}
+        for i, s in enumerate(spans)
+    ]
+    return spans, marks
+
+
 def trim(span: Span) -> Span | None:
     """The span without the white space around it (``None`` if nothing else is left).
 
@@ -303,10 +330,12 @@ def adjudicate_document(
         return _gold(versions[0].record, use_case, "single", versions, None, quorum)
     result = Record(doc_id, use_case.id, "adjudication")
     disputes: list[Dispute] = []
+    roles: list[dict[str, Any]] = []
     if use_case.kind == "spans":
         result.spans, disputes = span_consensus(versions, quorum)
     elif use_case.kind == "labels":
         result.labels, disputes = label_consensus(versions, quorum)
+        result.spans, roles = label_evidence(versions, result.labels, use_case.roles)
     elif len({repr(_keys(a.record, use_case.kind)) for a in versions}) > 1:
         disputes = [Dispute({a.annotator: 1 for a in versions}, reason="different texts")]
     else:
@@ -314,7 +343,8 @@ def adjudicate_document(
     if disputes:
         return Conflict(doc_id, use_case.id, versions, disputes, agreement)
     first = versions[0].record
-    result.relations, result.attributes = first.relations, first.attributes
+    result.relations = first.relations
+    result.attributes = roles if use_case.kind == "labels" and use_case.roles else first.attributes
     return _gold(result, use_case, "consensus", versions, agreement, quorum)
 
 

@@ -19,6 +19,10 @@ expectation that uses it), registered on import so that suites stored as JSON fi
 ``expect_column_values_to_have_one_value_per_group``
     every value of the first column maps to one value of the second (e.g. a patient is in
     one split only: columns ``patient_id, split``).
+``expect_column_values_to_be_in_label_set``
+    each value is one of ``value_set`` or, when ``vocabulary`` names one (``"module:function"``,
+    e.g. the 42,886 ATIH CIM-10 codes), of that vocabulary: a large code list is named, not
+    copied into every suite, result and Data Docs page.
 ``expect_column_value_shares_to_be_between``
     each listed value's share of the rows lies in its ``[min, max]`` bounds (label
     distribution, split sizes).
@@ -39,17 +43,21 @@ from great_expectations.core.suite_parameters import SuiteParameterDict
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import (
     ColumnAggregateExpectation,
+    ColumnMapExpectation,
     ColumnPairMapExpectation,
     MulticolumnMapExpectation,
 )
 from great_expectations.expectations.metrics.map_metric_provider import (
+    ColumnMapMetricProvider,
     ColumnPairMapMetricProvider,
     MulticolumnMapMetricProvider,
+    column_condition_partial,
     column_pair_condition_partial,
     multicolumn_condition_partial,
 )
 
 from curation.models.rules import PhiRules
+from curation.usecases.base import resolve
 
 _MULTI_KEYS = (
     "batch_id",
@@ -215,6 +223,39 @@ class ExpectTextToHaveNoResidualIdentifiers(MulticolumnMapExpectation):
     success_keys: ClassVar[tuple[str, ...]] = ("mostly", "kinds")
     kinds: list[str] = Field(default_factory=lambda: list(RESIDUAL_KINDS))
     ignore_row_if: Literal["never"] = "never"
+
+
+# --- values in a label set or a named vocabulary ----------------------------------------------
+
+
+def allowed_labels(value_set: Sequence[str] | None, vocabulary: str | None) -> frozenset[str]:
+    """The labels a column may hold: the named vocabulary if any, else ``value_set``."""
+    if vocabulary:
+        return frozenset(resolve(vocabulary)())
+    return frozenset(str(v) for v in value_set or ())
+
+
+class ColumnValuesInLabelSet(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.in_label_set"
+    condition_value_keys = ("value_set", "vocabulary")
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
+        allowed = allowed_labels(kwargs.get("value_set"), kwargs.get("vocabulary"))
+        return column.map(lambda value: value in allowed).astype(bool)
+
+
+class ExpectColumnValuesToBeInLabelSet(ColumnMapExpectation):
+    """Expect each value to be a label of ``value_set``, or of ``vocabulary`` when given.
+
+    ``vocabulary`` is a ``"module:function"`` reference returning the allowed labels (the
+    ATIH CIM-10 codes for coding); empty, the listed ``value_set`` is used.
+    """
+
+    map_metric: ClassVar[str] = "column_values.in_label_set"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly", "value_set", "vocabulary")
+    value_set: list[str] | SuiteParameterDict = Field(default_factory=list)
+    vocabulary: str | SuiteParameterDict | None = None
 
 
 # --- one value per group ----------------------------------------------------------------------

@@ -151,6 +151,34 @@ def labels_frame(loaded: Iterable[tuple[int, Record, str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["record", "doc_id", "label", "rank"])
 
 
+def principal_frame(
+    loaded: Iterable[tuple[int, Record, str]], roles: Sequence[str]
+) -> pd.DataFrame:
+    """One row per record with labels: how many labels its evidence marks ``roles[0]``.
+
+    An expert marks the role of each code on its evidence span (``attributes``:
+    ``{"span": i, "role": "DP"}``). Columns: ``marked`` (distinct labels marked principal),
+    ``marked_first`` (the marked label is ``labels[0]``; empty unless exactly one is marked) and
+    ``unlisted_evidence`` (evidence spans whose label is not among the record's labels).
+    """
+    rows = []
+    for line, record, _ in loaded:
+        if not record.labels:
+            continue
+        marked = {
+            record.spans[int(entry["span"])].label
+            for entry in record.attributes
+            if entry.get("role") == roles[0] and 0 <= int(entry.get("span", -1)) < len(record.spans)
+        }
+        first = None if len(marked) != 1 else marked == {record.labels[0]}
+        unlisted = sum(span.label not in record.labels for span in record.spans)
+        rows.append((line, record.doc_id, len(marked), first, unlisted))
+    columns = ["record", "doc_id", "marked", "marked_first", "unlisted_evidence"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["marked_first"] = frame["marked_first"].astype(object)
+    return frame
+
+
 def gold_frame(loaded: LoadedRecords, annotation_keys: set[str]) -> pd.DataFrame:
     """One row per gold record with its provenance: rule, sources cited and found, agreement.
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.io import read_records
+from curation.metrics.summary import label_scores
 from curation.schema import Record, Span
 from curation.usecases.base import UseCase, resolve
 
@@ -121,8 +122,8 @@ def score_baseline(
 
 
 def per_label_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``{label, precision, recall, f1}`` rows of strict scores, for DVC plots."""
-    per_label = metrics.get("strict", {}).get("per_label", {})
+    """``{label, precision, recall, f1}`` rows (strict span scores, or per code), for DVC plots."""
+    per_label = label_scores(metrics)
     return [
         {"label": label, **{k: row.get(k) for k in ("precision", "recall", "f1")}}
         for label, row in per_label.items()

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.io import atomic_writer
+from curation.metrics import summary
 from curation.release.html import Html, _badge, _card, _ci, _e, _figure, _get, _p, _table
 from curation.release.plots import confusion_chart, count_chart, f1_chart
 
@@ -241,42 +242,37 @@ def _failure(check: Mapping[str, Any]) -> str:
 def _baselines(data: ReportData) -> Html:
     if not data.baselines:
         return _p("No baseline was scored on this release.")
-    per_label = [_get(m, "strict", "per_label") or {} for m in data.baselines.values()]
+    per_label = [summary.label_scores(m) for m in data.baselines.values()]
     labels = list(dict.fromkeys(label for scores in per_label for label in scores))
     series: dict[str, list[float | None]] = {}
     bounds: dict[str, list[tuple[float | None, float | None]]] = {}
     parts: list[str] = []
-    headers = ["Label", "Gold spans", "Precision", "Recall", "F1 [interval]", "Partial F1"]
+    headers = ["Label", "Gold", "Precision", "Recall", "F1 [interval]", "Partial F1"]
+    what = "F1"
     for i, (name, m) in enumerate(data.baselines.items()):
-        scores = {label: _scores(m, "per_label", label) for label in labels}
+        scores = {label: per_label[i].get(label, {}) for label in labels}
         series[name] = [s.get("f1") for s in scores.values()]
         bounds[name] = [(s.get("low"), s.get("high")) for s in scores.values()]
-        micro = _scores(m, "micro")
+        micro = summary.main_scores(m)
         rows = [_score_row(label, s) for label, s in scores.items()]
         rows.append(_score_row(Html("<b>micro</b>"), micro))
-        line = f"Strict micro F1 {_ci(micro)}, macro F1 {_e(_get(m, 'strict', 'macro_f1'))}"
+        what = summary.headline(m)
+        line = f"{what[0].upper()}{what[1:]} {_ci(micro)}, macro F1 {_e(summary.macro_f1(m))}"
         if (leak := _get(m, "leak", "leak_rate")) is not None:
             line += f", PHI leak rate {_e(leak)}"
+        if (dp := m.get("dp_accuracy")) is not None:
+            line += f", principal diagnosis accuracy {_e(dp)}"
+        if (category := _get(m, "category", "f1")) is not None:
+            line += f", F1 at the 3-character category {_e(category)}"
         parts += [f"<h3>{_e(name)}</h3><p>{line}</p>", _table(headers, rows)]
         if confusion := m.get("confusion"):
             names = ["none" if x in (None, "O") else x for x in confusion["labels"]]
             title = f"Confusion: {name}"
             svg = confusion_chart(f"confusion-{i}", names, confusion["matrix"], title)
             parts.append(_figure(svg, "Spans per (gold, predicted) label; shading: share of row."))
-    chart = f1_chart("baselines", labels, series, bounds, "Strict F1 per label")
-    caption = "Strict span F1 per label; bars show the bootstrap interval when computed."
+    chart = f1_chart("baselines", labels, series, bounds, "F1 per label")
+    caption = f"F1 per label ({what}); bars show the bootstrap interval when computed."
     return Html(_figure(chart, caption) + "".join(parts))
-
-
-def _scores(metrics: Mapping[str, Any], *where: str) -> dict[str, Any]:
-    """Strict scores at ``where`` (``"micro"`` or ``"per_label", label``), with the bootstrap
-    interval (``low``, ``high``) and the partial F1 (``partial``) of the same place."""
-    interval = _get(metrics, "bootstrap", *where) or {}
-    return (
-        (_get(metrics, "strict", *where) or {})
-        | {k: interval.get(k) for k in ("low", "high")}
-        | {"partial": _get(metrics, "partial", *where, "f1")}
-    )
 
 
 def _score_row(label: str, s: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from curation.benchmarks import Benchmark, baseline, load
 from curation.io import read_records, write_json
+from curation.metrics import summary
 from curation.release.baselines import score_baseline
 from curation.schema import Record
 from curation.usecases import get
@@ -62,28 +63,29 @@ def _describe(bench: Benchmark) -> dict[str, Any]:
 
 
 def render(metrics: dict[str, Any]) -> str:
-    """Scores with their intervals, per label (span use cases)."""
+    """Scores with their intervals, then per label (or per code)."""
     bench = metrics["benchmark"]
     head = (
         f"{metrics['system']} on {bench['use_case']} v{bench['version']} {bench['split']} "
         f"({bench['documents']} documents, rev {bench['rev'] or 'workspace'})"
     )
     lines = [head]
-    strict = metrics.get("strict")
-    if strict:
-        boot = metrics.get("bootstrap", {})
-        micro = boot.get("micro", {})
+    main = summary.main_scores(metrics)
+    if main:
         lines.append(
-            f"  strict micro P {strict['micro']['precision']} R {strict['micro']['recall']} "
-            f"F1 {strict['micro']['f1']} [{micro.get('low')}, {micro.get('high')}]"
+            f"  {summary.headline(metrics)}: P {main.get('precision')} R {main.get('recall')} "
+            f"F1 {main.get('f1')} [{main.get('low')}, {main.get('high')}]"
         )
-        per_label = boot.get("per_label", {})
-        for label, row in strict["per_label"].items():
-            ci = per_label.get(label, {})
-            lines.append(
-                f"  {label:<16} P {row['precision']}  R {row['recall']}  F1 {row['f1']} "
-                f"[{ci.get('low')}, {ci.get('high')}]"
-            )
+    for key in ("dp_accuracy", "dp_category_accuracy"):
+        if key in metrics:
+            lines.append(f"  {key.replace('_', ' ')} {metrics[key]}")
+    for k, row in (metrics.get("at_k") or {}).items():
+        lines.append(f"  precision@{k} {row['precision']}  recall@{k} {row['recall']}")
+    for label, row in summary.label_scores(metrics).items():
+        lines.append(
+            f"  {label:<16} P {row.get('precision')}  R {row.get('recall')}  F1 {row.get('f1')}"
+            + (f" [{row.get('low')}, {row.get('high')}]" if row.get("low") is not None else "")
+        )
     if "leak" in metrics:
         lines.append(f"  leak rate {metrics['leak']['leak_rate']}")
     return "\n".join(lines)

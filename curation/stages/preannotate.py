@@ -1,7 +1,8 @@
 """Stage ``preannotate``: run a use case's pre-annotator over a document table or a file.
 
 In the pipeline it reads the use case's document table (raw for pseudonymisation,
-pseudonymised for the others) and writes ``data/preannotations/<use_case>.jsonl``. Outside
+pseudonymised for the others; only the document types the use case declares, e.g. the CRH
+and letters that CIM-10 coding reads) and writes ``data/preannotations/<use_case>.jsonl``. Outside
 the pipeline it runs on any JSONL file whose lines hold ``doc_id`` and ``text``.
 """
 
@@ -72,7 +73,10 @@ def run(
     summary = PreannotateSummary(use_case.id, preannotator.origin, str(target))
 
     def counted() -> Iterator[Record]:
-        docs = progress_bar(iter_texts(source), desc=f"preannotate {use_case.id}", enabled=progress)
+        kinds = use_case.doc_types if input_path is None else ()  # a user's file: every line
+        docs = progress_bar(
+            iter_texts(source, doc_types=kinds), desc=f"preannotate {use_case.id}", enabled=progress
+        )
         for record in preannotator.predict(docs):
             summary.documents += 1
             summary.labels.update(span.label for span in record.spans)

@@ -60,6 +60,7 @@ from typing import IO, Any, cast
 
 import httpx
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from label_studio_sdk.client import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
@@ -217,7 +218,11 @@ class _Inputs:
         if not {"doc_id", "text"} <= names:
             raise PushError(f"{documents}: a document table needs the columns doc_id and text")
         columns = [c for c in ("doc_id", "text", "sha256") if c in names]
-        inputs = cls(use_case, pq.read_table(documents, columns=columns), predictions)
+        filters = None
+        if use_case.doc_types and "doc_type" in names:  # the documents this use case codes
+            filters = pc.field("doc_type").isin(list(use_case.doc_types))
+        table = pq.read_table(documents, columns=columns, filters=filters)
+        inputs = cls(use_case, table, predictions)
         ids = [str(d) for d in inputs.table.column("doc_id").to_pylist()]
         inputs.rows = {d: i for i, d in enumerate(ids)}
         if len(inputs.rows) != len(ids):

@@ -37,6 +37,7 @@ from typing import Any
 
 from curation import paths
 from curation.io import InputError, file_sha256, read_records
+from curation.metrics.summary import main_scores
 from curation.release import ReleaseRefused, card, manifest, publish, versioning
 from curation.release.baselines import score_files, write_reports
 from curation.release.formats import write_brat, write_conll, write_jsonl, write_parquet
@@ -69,7 +70,7 @@ class ReleaseSummary:
             return f"release {self.use_case} v{self.version}: already released{tagged}, unchanged"
         sizes = ", ".join(f"{k} {v}" for k, v in self.splits.items())
         lines = [f"released {self.use_case} v{self.version} -> {self.folder} ({sizes})"]
-        lines += [f"  baseline {k}: strict micro F1 {v} (test)" for k, v in self.baselines.items()]
+        lines += [f"  baseline {k}: micro F1 {v} (test)" for k, v in self.baselines.items()]
         lines.append(f"  report: {self.folder / 'report' / 'index.html'}")
         lines.append(
             f"  tagged {self.tag}"
@@ -265,9 +266,7 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
             raise ReleaseRefused(f"the released splits fail the benchmark gate:\n{exc}") from None
         quality["validate benchmark"] = validation.success
         summary = ReleaseSummary(use_case_id, version, folder, changes=changes)
-        summary.baselines = {
-            k: v.get("strict", {}).get("micro", {}).get("f1") for k, v in scored.items()
-        }
+        summary.baselines = {k: main_scores(v).get("f1") for k, v in scored.items()}
         _install(folder, staging)
     summary.splits = {s: len(rs) for s, rs in by_split.items()}
     agreement = _read_json(paths.quality_dir(use_case_id) / "agreement.json")

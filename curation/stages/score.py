@@ -57,6 +57,19 @@ def run(
 
 
 def render(use_case_id: str, metrics: dict[str, Any]) -> str:
+    if "strict" not in metrics:  # document codes (CIM-10): micro/category F1, DP, ranking
+        micro, at_k = metrics["micro"], metrics.get("at_k", {})
+        ranked = ", ".join(f"P@{k} {v['precision']} R@{k} {v['recall']}" for k, v in at_k.items())
+        return "\n".join(
+            [
+                f"{use_case_id}: micro P {micro['precision']} R {micro['recall']} "
+                f"F1 {micro['f1']}; macro F1 {metrics['macro']['f1']}; "
+                f"category F1 {metrics['category']['f1']}",
+                f"  DP accuracy {metrics['dp_accuracy']} "
+                f"(category {metrics['dp_category_accuracy']})",
+                f"  {ranked}",
+            ]
+        )
     strict, partial = metrics["strict"]["micro"], metrics["partial"]["micro"]
     lines = [
         f"{use_case_id}: strict micro P {strict['precision']} R {strict['recall']} "

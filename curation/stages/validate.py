@@ -74,14 +74,19 @@ def _replaced(use_case: UseCase, params: Params) -> dict[str, list[list[int]]]:
 
 
 def _result_checks(
-    loaded: frames.LoadedRecords, texts: Mapping[str, str], kind: str, stage: str
+    loaded: frames.LoadedRecords, texts: Mapping[str, str], use_case: UseCase, stage: str
 ) -> list[Check]:
+    """Checks of result records; a labels use case's evidence spans pass the spans suite, and
+    one with roles has its principal label marked once (expert records: annotations, gold)."""
     checks = [Check("records", frames.records_frame(loaded, texts), RECORD_INDEX, stage=stage)]
-    if kind == "spans":
+    if use_case.kind == "spans" or any(r.spans for r in loaded.records):
         spans = frames.spans_frame(loaded, texts)
         checks.append(Check("spans", spans, SPAN_INDEX, stage=stage))
-    elif kind == "labels":
+    if use_case.kind == "labels":
         checks.append(Check("labels", frames.labels_frame(loaded), RECORD_INDEX, stage=stage))
+    if use_case.roles and stage in ("annotations", "gold"):
+        principal = frames.principal_frame(loaded, use_case.roles)
+        checks.append(Check("principal", principal, RECORD_INDEX, stage=stage))
     return checks
 
 
@@ -90,6 +95,7 @@ def plan(stage: str, use_case: UseCase, params: Params, source: Path | None = No
     quality = params.validate_.for_use_case(use_case.id)
     parameters: dict[str, Any] = {
         "labels": list(use_case.labels),
+        "vocabulary": use_case.vocabulary or "",
         "use_cases": [use_case.id],
         "doc_types": sorted(DOC_TYPES),
         "sites": list(params.validate_.sites),
@@ -120,7 +126,7 @@ def plan(stage: str, use_case: UseCase, params: Params, source: Path | None = No
     path = source or default
     _, texts = load_documents(use_case, params)
     loaded = frames.load_records(path, annotations=stage == "annotations")
-    checks = _result_checks(loaded, texts, use_case.kind, stage)
+    checks = _result_checks(loaded, texts, use_case, stage)
     if stage == "gold":
         keys = _annotation_keys(paths.annotations(use_case.id))
         checks.insert(0, Check("gold", frames.gold_frame(loaded, keys), RECORD_INDEX))

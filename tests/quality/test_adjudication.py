@@ -260,3 +260,18 @@ def test_agreement_groups_leave_out_whoever_adjudication_leaves_out_of_the_vote(
     [(_, group)] = overlapped(by_document(pulled), ["dr.chef@chu.fr"]).items()
     assert [a.annotator for a in group] == ["annotator:a", "annotator:b"]
     assert group[0].record.spans == [NOM, DATE]  # a's latest annotation
+
+
+def test_labels_consensus_keeps_the_evidence_of_accepted_codes_and_marks_the_principal() -> None:
+    text = "Diabète de type 2 et HTA."
+    diabetes, hta, other = Span(0, 17, "E119", text[:17]), Span(21, 24, "I10", "HTA"), "J45"
+    a = labels_ann("a", "E119", "I10")
+    a.record.spans = [diabetes, hta]
+    b = labels_ann("b", "E119", "I10")
+    b.record.spans = [diabetes]
+    c = labels_ann("c", "I10", "E119", other)
+    c.record.spans = [Span(21, 24, other, "HTA"), hta]
+    gold = gold_of(adjudicate_document("d1", [a, b, c], get("icd10_coding")))
+    assert gold.labels == ["E119", "I10"]
+    assert [(s.start, s.end, s.label) for s in gold.spans] == [(0, 17, "E119"), (21, 24, "I10")]
+    assert gold.attributes == [{"span": 0, "role": "DP"}, {"span": 1, "role": "DAS"}]

@@ -38,6 +38,7 @@ ONCO_LABELS = ["complete_response", "partial_response", "stable_disease", "progr
 #: Suite parameters, named as :func:`curation.stages.validate.plan` names them.
 PARAMETERS: dict[str, Any] = {
     "labels": ["NOM", "PRENOM", "DATE", "DATE_NAISSANCE", "TEL", "HOPITAL"],
+    "vocabulary": "",
     "use_cases": [PSEUDO],
     "doc_types": sorted(DOC_TYPES),
     "sites": ["chu-nord", "chu-sud", "clcc-ouest"],
@@ -542,7 +543,7 @@ SPAN_DEFECTS = [
     pytest.param(
         _span_change("doc-002", "MARTIN", lambda s, _: replace(s, label="PATIENT")),
         Caught(
-            "expect_column_values_to_be_in_set",
+            "expect_column_values_to_be_in_label_set",
             "label",
             1,
             [{"doc_id": "doc-002", **at("doc-002", "MARTIN"), "record": 2}],
@@ -702,7 +703,10 @@ LABEL_DEFECTS = [
     pytest.param(
         ["partial_response", "rechute"],
         Caught(
-            "expect_column_values_to_be_in_set", "label", 1, [{"doc_id": "doc-001", "record": 1}]
+            "expect_column_values_to_be_in_label_set",
+            "label",
+            1,
+            [{"doc_id": "doc-001", "record": 1}],
         ),
         id="unknown-document-label",
     ),
@@ -1006,3 +1010,135 @@ def test_data_docs_name_the_failing_doc_id(tmp_path: Path) -> None:
     validations = [html for p, html in _html_files(tmp_path / "docs") if "validations" in p.parts]
     assert validations
     assert any("doc-001" in html for html in validations)
+
+
+# --- CIM-10 coding: codes of the ATIH list, one principal diagnosis marked on its evidence ----
+
+CODING = "icd10_coding"
+CODING_PARAMETERS = PARAMETERS | {
+    "labels": [],
+    "vocabulary": "curation.cim10:codes",
+    "use_cases": [CODING],
+}
+#: A coded letter: "HTA" (I10) and "diabète de type 2" (E119), the diabetes is the DP.
+CODED = "Lettre de liaison : diabète de type 2 déséquilibré, HTA ancienne."
+
+
+def coded_record(labels: Sequence[str] = ("E119", "I10")) -> Record:
+    """The letter coded E119 (DP, on its evidence) and I10 (DAS)."""
+    diabetes = CODED.index("diabète de type 2")
+    hta = CODED.index("HTA")
+    spans = [
+        Span(diabetes, diabetes + 17, "E119", "diabète de type 2"),
+        Span(hta, hta + 3, "I10", "HTA"),
+    ]
+    roles = [{"span": 0, "role": "DP"}, {"span": 1, "role": "DAS"}]
+    return Record(
+        "doc-c", CODING, "annotator:1", spans=spans, labels=list(labels), attributes=roles
+    )
+
+
+def coding_reports(record: Record) -> ValidationReport:
+    records = loaded([record])
+    return run_checks(
+        [
+            Check("labels", frames.labels_frame(records), RECORD_INDEX),
+            Check("principal", frames.principal_frame(records, ("DP", "DAS")), RECORD_INDEX),
+        ],
+        CODING_PARAMETERS,
+    )
+
+
+def test_coded_record_passes_the_vocabulary_and_principal_checks() -> None:
+    report = coding_reports(coded_record())
+    assert report.success, [o.describe() for o in report.failed]
+    assert {o.expectation for o in report.outcomes} >= {
+        "expect_column_values_to_be_in_label_set",
+        "expect_column_values_to_be_between",
+    }
+
+
+def test_a_code_outside_the_atih_list_is_caught() -> None:
+    record = coded_record(labels=("E119", "I10", "E999"))
+    caught = Caught(
+        "expect_column_values_to_be_in_label_set",
+        "label",
+        1,
+        [{"doc_id": "doc-c", "record": 1}],
+    )
+    assert_caught(coding_reports(record), caught)
+
+
+def _two_principals(record: Record) -> None:
+    record.attributes[1]["role"] = "DP"
+
+
+def _no_principal(record: Record) -> None:
+    record.attributes[0]["role"] = "DAS"
+
+
+def _principal_not_first(record: Record) -> None:
+    record.labels = ["I10", "E119"]
+
+
+def _evidence_of_an_unlisted_code(record: Record) -> None:
+    record.spans[1] = replace(record.spans[1], label="I119")
+
+
+PRINCIPAL_DEFECTS = [
+    pytest.param(
+        _two_principals,
+        Caught(
+            "expect_column_values_to_be_between", "marked", 1, [{"doc_id": "doc-c", "record": 1}]
+        ),
+        id="two-codes-marked-DP",
+    ),
+    pytest.param(
+        _no_principal,
+        Caught(
+            "expect_column_values_to_be_between", "marked", 1, [{"doc_id": "doc-c", "record": 1}]
+        ),
+        id="no-code-marked-DP",
+    ),
+    pytest.param(
+        _principal_not_first,
+        Caught(
+            "expect_column_values_to_be_in_set",
+            "marked_first",
+            1,
+            [{"doc_id": "doc-c", "record": 1}],
+        ),
+        id="DP-not-first",
+    ),
+    pytest.param(
+        _evidence_of_an_unlisted_code,
+        Caught(
+            "expect_column_values_to_be_between",
+            "unlisted_evidence",
+            1,
+            [{"doc_id": "doc-c", "record": 1}],
+        ),
+        id="evidence-of-a-code-not-retained",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "caught"), PRINCIPAL_DEFECTS)
+def test_principal_suite_catches(change: Callable[[Record], None], caught: Caught) -> None:
+    record = coded_record()
+    change(record)
+    assert_caught(coding_reports(record), caught)
+
+
+def test_a_missing_principal_is_only_a_warning_in_annotations() -> None:
+    record = coded_record()
+    _no_principal(record)
+    check = Check(
+        "principal",
+        frames.principal_frame(loaded([record]), ("DP", "DAS")),
+        RECORD_INDEX,
+        stage="annotations",
+    )
+    report = run_checks([check], CODING_PARAMETERS)
+    assert report.success
+    assert [o.severity for o in report.failed] == ["warning"]
