@@ -41,20 +41,23 @@ $(KEY_FILE):
 	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(32))" > $(KEY_FILE)
 	@echo "Created the surrogate key $(KEY_FILE) (untracked; keep it to reproduce surrogates)"
 
+# Use cases the main command takes through the whole loop
+USE_CASES ?= pseudonymisation icd10_coding
+
 run: $(STAMP) $(KEY_FILE) ## The whole loop on the embedded default: pipeline, Label Studio, experts, gates, gold, release
 	$(BIN)/curation studio up
 	$(BIN)/dvc repro push
-	$(BIN)/curation simulate-annotators pseudonymisation
+	for uc in $(USE_CASES); do $(BIN)/curation simulate-annotators $$uc || exit 1; done
 	$(BIN)/dvc repro adjudicate
-	$(BIN)/curation review pseudonymisation
-	$(BIN)/curation simulate-annotators pseudonymisation --review
+	for uc in $(USE_CASES); do $(BIN)/curation review $$uc || exit 1; done
+	for uc in $(USE_CASES); do $(BIN)/curation simulate-annotators $$uc --review || exit 1; done
 	$(BIN)/dvc repro
-	$(BIN)/curation release pseudonymisation --version $(RELEASE)
-	$(BIN)/curation evaluate pseudonymisation --baseline preannotator
+	for uc in $(USE_CASES); do $(BIN)/curation release $$uc --version $(RELEASE) || exit 1; done
+	for uc in $(USE_CASES); do $(BIN)/curation evaluate $$uc --baseline preannotator || exit 1; done
 	$(BIN)/dvc push --quiet
 	@$(BIN)/curation studio status
-	@echo "Benchmark in benchmarks/pseudonymisation/ (card README.md); open its report: benchmarks/pseudonymisation/report/index.html"
-	@echo "Quality reports and Data Docs in reports/quality/pseudonymisation/ (data_docs/*/index.html)"
+	@for uc in $(USE_CASES); do echo "Benchmark in benchmarks/$$uc/ (card README.md); open its report: benchmarks/$$uc/report/index.html"; done
+	@echo "Quality reports and Data Docs in reports/quality/<use case>/ (data_docs/*/index.html)"
 	@echo "Annotate at that address (credentials in .secrets/studio.env)"
 
 studio-down: $(STAMP) ## Stop the embedded Label Studio server

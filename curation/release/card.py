@@ -132,7 +132,7 @@ def render(data: CardData) -> str:
         "Splits are grouped by patient (no patient is in two splits), stratified on the labels, "
         "and stable across versions: a document never moves between splits.",
         "",
-        f"Label set: {', '.join(f'`{lb}`' for lb in uc.labels)}.",
+        _label_set(uc),
         "",
         *_labels(data),
         "",
@@ -173,3 +173,18 @@ def render(data: CardData) -> str:
     if data.changelog:
         lines += ["## Changes since the previous version", "", data.changelog, ""]
     return "\n".join(lines)
+
+
+def _label_set(uc: UseCase) -> str:
+    """The card's sentence on labels: the closed set, or the named vocabulary and roles."""
+    if uc.vocabulary is None:
+        return f"Label set: {', '.join(f'`{lb}`' for lb in uc.labels)}."
+    roles = (
+        f" Roles: {', '.join(f'`{r}`' for r in uc.roles)} (the first is principal)."
+        if uc.roles
+        else ""
+    )
+    return (
+        f"Label set: the {len(uc.label_set()):,} labels of the vocabulary `{uc.vocabulary}` "
+        f"(open set; the distribution below lists those used).{roles}"
+    )
