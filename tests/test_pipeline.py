@@ -1,5 +1,8 @@
 """``dvc repro`` end to end in a fresh git + DVC repository: to Label Studio, simulated experts,
-adjudication, review, quality gates (one of them failing on purpose), no-op."""
+adjudication, review, quality gates (one of them failing on purpose), release, evaluation, no-op.
+
+The contract test of the use cases `make run` takes through the loop: pseudonymisation (spans on
+raw text) and CIM-10 coding (ranked codes with evidence on the pseudonymised text)."""
 
 from __future__ import annotations
 
@@ -85,6 +88,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory, studio_settings: StudioSettin
         stride=16,
         epochs=1,
     )
+    params["train"]["icd10_coding"]["synthetic"].update(n_documents=300, n_sites=5)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
     sh("git", "init", "-q", cwd=repo)
     sh("dvc", "init", "-q", cwd=repo)
@@ -104,6 +108,12 @@ def test_repro_up_to_label_studio(repo: Path) -> None:
         "preannotate@pseudonymisation",
         "validate@pseudonymisation-preannotations",
         "push@pseudonymisation",
+        "pseudonymise",
+        "validate@icd10_coding-documents",
+        "train@icd10_coding",
+        "preannotate@icd10_coding",
+        "validate@icd10_coding-preannotations",
+        "push@icd10_coding",
     ):
         assert f"Running stage '{stage}'" in out
     table = pq.read_table(repo / "data/raw/documents.parquet")
@@ -124,15 +134,45 @@ def test_repro_up_to_label_studio(repo: Path) -> None:
         assert (quality / "data_docs" / stage / "index.html").exists()
     receipt = json.loads((repo / "reports/pseudonymisation/push.json").read_text())
     assert receipt["tasks_in_projects"] == 60
+    # CIM-10 coding: the pseudonymised CRH and letters only, each with ranked suggestions
+    coded = coded_documents(repo)
+    suggestions = [
+        json.loads(line) for line in (repo / "data/preannotations/icd10_coding.jsonl").open()
+    ]
+    assert {s["doc_id"] for s in suggestions} == coded and coded
+    assert all(
+        s["labels"] and s["provenance"]["suggestions"][0]["role"] == "DP" for s in suggestions
+    )
+    receipt = json.loads((repo / "reports/icd10_coding/push.json").read_text())
+    assert receipt["tasks_in_projects"] == len(coded)
+    assert (
+        json.loads((repo / "reports/icd10_coding/preannotation_metrics.json").read_text())["micro"][
+            "f1"
+        ]
+        > 0
+    )
+
+
+def coded_documents(repo: Path) -> set[str]:
+    """doc_ids of the documents CIM-10 coding reads (CRH and letters)."""
+    table = pq.read_table(
+        repo / "data/pseudonymised/documents.parquet", columns=["doc_id", "doc_type"]
+    )
+    rows = table.to_pylist()
+    return {r["doc_id"] for r in rows if r["doc_type"] in ("crh", "lettre_liaison")}
 
 
 def test_simulated_experts_then_adjudication(repo: Path) -> None:
     sh("curation", "simulate-annotators", "pseudonymisation", cwd=repo)
+    sh("curation", "simulate-annotators", "icd10_coding", cwd=repo)
     out = sh("dvc", "repro", "adjudicate", cwd=repo)
     for stage in (
         "pull@pseudonymisation",
         "validate@pseudonymisation-annotations",
         "adjudicate@pseudonymisation",
+        "pull@icd10_coding",
+        "validate@icd10_coding-annotations",
+        "adjudicate@icd10_coding",
     ):
         assert f"Running stage '{stage}'" in out
     lines = (repo / "data/annotations/pseudonymisation.jsonl").read_text().splitlines()
@@ -153,6 +193,12 @@ def test_simulated_experts_then_adjudication(repo: Path) -> None:
     assert summary["by_rule"]["single"] + summary["by_rule"]["consensus"] == summary["gold"]
     conflicts = (repo / "data/conflicts/pseudonymisation.jsonl").read_text().splitlines()
     assert len(conflicts) == summary["conflicts"] > 0  # simulated experts disagree somewhere
+    coders = [json.loads(line) for line in (repo / "data/annotations/icd10_coding.jsonl").open()]
+    assert {a["doc_id"] for a in coders} == coded_documents(repo)
+    # every coder marked one DP on its evidence: the roles are in the annotation records
+    assert all(sum(r.get("role") == "DP" for r in a.get("attributes", [])) == 1 for a in coders)
+    summary = json.loads((repo / "reports/quality/icd10_coding/adjudication.json").read_text())
+    assert summary["gold"] + summary["conflicts"] == len(coded_documents(repo))
 
 
 def test_review_settles_conflicts_and_gold_passes_the_gates(repo: Path) -> None:
@@ -160,8 +206,15 @@ def test_review_settles_conflicts_and_gold_passes_the_gates(repo: Path) -> None:
     sent = sh("curation", "review", "pseudonymisation", cwd=repo)
     assert f"{conflicts} conflicts, {conflicts} sent" in sent
     sh("curation", "simulate-annotators", "pseudonymisation", "--review", cwd=repo)
+    sh("curation", "review", "icd10_coding", cwd=repo)
+    sh("curation", "simulate-annotators", "icd10_coding", "--review", cwd=repo)
     out = sh("dvc", "repro", cwd=repo)
-    for stage in ("agreement@pseudonymisation", "validate@pseudonymisation-gold"):
+    for stage in (
+        "agreement@pseudonymisation",
+        "validate@pseudonymisation-gold",
+        "agreement@icd10_coding",
+        "validate@icd10_coding-gold",
+    ):
         assert f"Running stage '{stage}'" in out
     gold = [json.loads(line) for line in (repo / "data/gold/pseudonymisation.jsonl").open()]
     assert len(gold) == 60
@@ -184,6 +237,31 @@ def test_review_settles_conflicts_and_gold_passes_the_gates(repo: Path) -> None:
     assert pseudonymised.num_rows == 60
     assert (repo / "data/pseudonymised/answer_key/icd10_coding.jsonl").exists()
     assert (repo / "data/secret/pseudonymisation_mapping.jsonl").exists()
+    coding_gold = [json.loads(line) for line in (repo / "data/gold/icd10_coding.jsonl").open()]
+    assert {g["doc_id"] for g in coding_gold} == coded_documents(repo)
+    gate = json.loads((repo / "reports/quality/icd10_coding/gold.json").read_text())
+    assert gate["success"], gate
+    checked = {(r["suite"], r["expectation"], r["target"]) for r in gate["expectations"]}
+    assert ("principal", "expect_column_values_to_be_between", "marked") in checked
+    assert ("labels", "expect_column_values_to_be_in_label_set", "label") in checked
+
+
+def test_coding_release_and_evaluation(repo: Path) -> None:
+    out = sh("curation", "release", "icd10_coding", "--version", "1.0.0", cwd=repo)
+    assert "released icd10_coding v1.0.0" in out
+    folder = repo / "benchmarks/icd10_coding"
+    info = json.loads((folder / "release.json").read_text())
+    assert sum(info["splits"].values()) == len(coded_documents(repo))
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\npretty_name: icd10_coding benchmark v1.0.0")
+    assert "curation.cim10:codes" in card
+    baseline = json.loads((folder / "baselines/preannotator.json").read_text())
+    assert {"micro", "macro", "category", "dp_accuracy", "at_k", "bootstrap"} <= set(baseline)
+    assert 0 <= baseline["micro"]["f1"] <= 1
+    shown = sh("curation", "evaluate", "icd10_coding", "--baseline", "preannotator", cwd=repo)
+    assert "micro F1 over codes" in shown and "dp accuracy" in shown
+    report = (folder / "report/index.html").read_text()
+    assert "principal diagnosis accuracy" in report
 
 
 def test_release_tag_and_evaluate_through_dvc_api(repo: Path, tmp_path: Path) -> None:
@@ -289,7 +367,7 @@ def test_second_repro_is_a_no_op_and_push_works(repo: Path) -> None:
     out = sh("dvc", "repro", cwd=repo)
     assert "didn't change, skipping" in out
     assert "Running stage 'pull" in out  # the server is outside DVC: always pulled
-    assert out.count("Running stage") == 1
+    assert out.count("Running stage") == 2  # pull@pseudonymisation, pull@icd10_coding
     sh("dvc", "push", cwd=repo)
     assert any((repo.parent / "remote").rglob("*"))
     mapping = (repo / "data/secret/pseudonymisation_mapping.jsonl").read_bytes()
@@ -297,7 +375,8 @@ def test_second_repro_is_a_no_op_and_push_works(repo: Path) -> None:
     assert mapping not in pushed  # the secret mapping never leaves the trusted zone
     status = sh_json("dvc", "status", "--json", cwd=repo)
     assert isinstance(status, dict) and set(status) <= {
-        "pull@pseudonymisation"
+        "pull@pseudonymisation",
+        "pull@icd10_coding",
     }  # always changed, by design
 
 
@@ -313,5 +392,7 @@ def test_changed_corpus_reruns_from_generate_and_stale_annotations_stop_at_the_g
     # the experts' annotations in Label Studio are of documents the new corpus changed:
     # validation of the pulled annotations stops the pipeline before adjudication
     assert done.returncode != 0
-    assert "validate annotations pseudonymisation: FAILED" in said
+    assert "validate annotations pseudonymisation: FAILED" in said or (
+        "validate annotations icd10_coding: FAILED" in said
+    )
     assert "Running stage 'adjudicate@pseudonymisation'" not in said
