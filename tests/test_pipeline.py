@@ -196,7 +196,11 @@ def test_simulated_experts_then_adjudication(repo: Path) -> None:
     coders = [json.loads(line) for line in (repo / "data/annotations/icd10_coding.jsonl").open()]
     assert {a["doc_id"] for a in coders} == coded_documents(repo)
     # every coder marked one DP on its evidence: the roles are in the annotation records
-    assert all(sum(r.get("role") == "DP" for r in a.get("attributes", [])) == 1 for a in coders)
+    marked = [
+        {a["spans"][r["span"]]["label"] for r in a.get("attributes", []) if r.get("role") == "DP"}
+        for a in coders
+    ]
+    assert all(len(codes) == 1 for codes in marked)
     summary = json.loads((repo / "reports/quality/icd10_coding/adjudication.json").read_text())
     assert summary["gold"] + summary["conflicts"] == len(coded_documents(repo))
 
