@@ -101,6 +101,13 @@ def _agreement(agreement: Mapping[str, Any] | None) -> list[str]:
                 f"- span F1 ({mode}): {micro.get('f1')} "
                 f"[{micro.get('low')}, {micro.get('high')}] (95 % bootstrap interval)"
             )
+    pooled = (agreement.get("labels") or {}).get("__all__")
+    if pooled:
+        kappa = pooled["fleiss_kappa"]
+        lines.append(
+            f"- Fleiss' kappa (every document x label pair, pooled): {kappa['value']} "
+            f"[{kappa.get('low')}, {kappa.get('high')}]"
+        )
     principal = agreement.get("principal")
     if principal:
         lines.append(f"- Fleiss' kappa (principal label): {principal['fleiss_kappa']['value']}")

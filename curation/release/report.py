@@ -195,6 +195,10 @@ def _agreement(data: ReportData) -> Html:
         chart = f1_chart("agreement", labels, series, bounds, "Agreement per label (pooled)")
         caption = "Pooled pairwise F1 per label; bars show the bootstrap interval."
         parts += [_table(headers, rows), _figure(chart, caption)]
+    if pooled := _get(agreement, "labels", "__all__"):
+        stats = (("fleiss_kappa", "Fleiss kappa"), ("krippendorff_alpha", "Krippendorff alpha"))
+        rows = [(name, _ci(pooled.get(key), "value")) for key, name in stats]
+        parts.append(_table(["Every (document, label) pair", "Value [interval]"], rows))
     if principal := agreement.get("principal"):
         stats = (("fleiss_kappa", "Fleiss kappa"), ("krippendorff_alpha", "Krippendorff alpha"))
         rows = [(name, _ci(principal.get(key), "value")) for key, name in stats]

@@ -185,7 +185,8 @@ def _label_counts(by_split: dict[str, list[Record]]) -> dict[str, dict[str, int]
 
 
 def _strata_all(record: Record) -> list[str]:
-    return [s.label for s in record.spans] + list(record.labels)
+    """Document labels where the record has them (evidence spans repeat them), else spans'."""
+    return list(record.labels) or [s.label for s in record.spans]
 
 
 def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) -> ReleaseSummary:
