@@ -419,7 +419,14 @@ def list_usecases() -> None:
 
     for uc in REGISTRY.values():
         typer.echo(f"{uc.id} {uc.version} ({uc.kind}): {uc.description}")
-        typer.echo(f"    labels: {', '.join(uc.labels)}")
+        if uc.labels:
+            typer.echo(f"    labels: {', '.join(uc.labels)}")
+        if uc.vocabulary:
+            typer.echo(f"    labels: any of the {len(uc.label_set()):,} of {uc.vocabulary}")
+        if uc.roles:
+            typer.echo(f"    roles: {', '.join(uc.roles)} (the first is principal)")
+        if uc.doc_types:
+            typer.echo(f"    documents: {', '.join(uc.doc_types)}")
 
 
 if __name__ == "__main__":  # pragma: no cover
