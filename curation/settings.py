@@ -136,6 +136,32 @@ class SyntheticTrainingCorpus(_Section):
     noise: NoiseSettings = Field(default_factory=NoiseSettings)
 
 
+class CoderSettings(_Section):
+    """The CIM-10 coder (``icd10_coding``): TF-IDF + linear classifiers, merged with the
+    ``eds.cim10`` matcher. Training saves the merge settings with the model, so that
+    pre-annotation reads them from the model folder."""
+
+    word_ngrams: tuple[int, int] = Field((1, 2), description="word n-gram range of the TF-IDF")
+    char_ngrams: tuple[int, int] | None = Field(
+        (3, 5), description="char_wb n-gram range; unset = words only"
+    )
+    min_df: int = Field(2, ge=1, description="least documents an n-gram appears in")
+    max_features: int | None = Field(200_000, ge=1, description="per analyzer; unset = all")
+    C: float = Field(10.0, gt=0, description="inverse regularisation of the linear models")
+    min_code_count: int = Field(2, ge=1, description="least training documents of a code")
+    top_k: int = Field(10, ge=1, description="most suggestions per document")
+    min_score: float = Field(
+        0.2, ge=0, le=1, description="least score of a suggestion (tuned on held-out synthetic)"
+    )
+    matcher_score: float = Field(
+        0.6, ge=0, le=1, description="score of an affirmed eds.cim10 mention (noisy-OR)"
+    )
+    validation_share: float = Field(
+        0.1, ge=0, lt=1, description="training documents held out to report scores"
+    )
+    seed: int = 0
+
+
 class TrainUseCaseSettings(_Section):
     """How one use case's model is trained: on expert gold when given, else synthetic."""
 
@@ -143,6 +169,7 @@ class TrainUseCaseSettings(_Section):
     documents: str | None = Field(None, description="documents Parquet the gold refers to")
     synthetic: SyntheticTrainingCorpus = Field(default_factory=SyntheticTrainingCorpus)
     model: TokenClassifierSettings = Field(default_factory=TokenClassifierSettings)
+    coder: CoderSettings = Field(default_factory=CoderSettings)
 
     @model_validator(mode="after")
     def _gold_with_documents(self) -> TrainUseCaseSettings:
@@ -305,6 +332,15 @@ class AnnotatorProfile(_Section):
     spurious_rate: float = Field(
         0.0, ge=0, le=1, description="chance, per gold span, of adding a span not in the gold"
     )
+    missed_code_rate: float = Field(
+        0.0, ge=0, le=1, description="coded use cases: chance that a DAS code is left out"
+    )
+    sibling_rate: float = Field(
+        0.0, ge=0, le=1, description="coded use cases: chance that a code becomes a sibling"
+    )
+    wrong_principal_rate: float = Field(
+        0.0, ge=0, le=1, description="coded use cases: chance that a DAS is chosen as DP instead"
+    )
     speed: float = Field(1.0, gt=0, description="work speed; lead time is divided by it")
 
 
@@ -317,6 +353,9 @@ def _default_annotators() -> list[AnnotatorProfile]:
             boundary_shift_rate=0.03,
             label_swap_rate=0.01,
             spurious_rate=0.01,
+            missed_code_rate=0.03,
+            sibling_rate=0.02,
+            wrong_principal_rate=0.02,
         ),
         AnnotatorProfile(
             name="expert-b",
@@ -325,6 +364,9 @@ def _default_annotators() -> list[AnnotatorProfile]:
             boundary_shift_rate=0.08,
             label_swap_rate=0.03,
             spurious_rate=0.02,
+            missed_code_rate=0.1,
+            sibling_rate=0.06,
+            wrong_principal_rate=0.05,
             speed=1.3,
         ),
         AnnotatorProfile(
@@ -334,6 +376,9 @@ def _default_annotators() -> list[AnnotatorProfile]:
             boundary_shift_rate=0.15,
             label_swap_rate=0.06,
             spurious_rate=0.05,
+            missed_code_rate=0.2,
+            sibling_rate=0.15,
+            wrong_principal_rate=0.12,
             speed=0.7,
         ),
     ]
@@ -346,6 +391,9 @@ def _default_reviewer() -> AnnotatorProfile:
         miss_rate=0.01,
         boundary_shift_rate=0.0,  # a reviewer settles boundaries: shifts would make new clashes
         spurious_rate=0.005,
+        missed_code_rate=0.01,
+        sibling_rate=0.01,
+        wrong_principal_rate=0.01,
         speed=0.8,
     )
 

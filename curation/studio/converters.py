@@ -15,12 +15,20 @@ here names a tag. What a config's controls mean for a :class:`~curation.schema.R
   named after it; ``items``: one item whose keys are control names (``options_A`` fills
   ``item["options"]["A"]`` when ``A`` is a declared label). Document-level controls left over
   (a ``<Rating>`` of the whole summary) go to one ``attributes`` entry without ``"span"``;
-- for a ``labels`` use case whose labels are roles (CIM-10: ``DP``, ``DAS``), a per-region
-  ``<Choices>`` offering exactly those roles marks each evidence span; the label of a span marked
-  with the first role is the principal one and comes first in ``labels``.
+- for a use case with ``roles`` (CIM-10: ``DP``, ``DAS``), a per-region ``<Choices>`` offering
+  exactly those roles marks each evidence span, kept as ``attributes`` ``{"span": i, "role":
+  "DP"}`` (key: the control's name); the label of a span marked with the first role is the
+  principal one and comes first in ``labels``. A principal label without evidence goes in the
+  document-level ``<TextArea>`` named after that role (``dp``), if the config has one;
+- for a use case with an open ``vocabulary``, codes come from the ``<Choices>`` of suggestions,
+  a ``<Taxonomy>`` (the last alias of each path) and the text areas (one code per line),
+  normalised (``e11.9`` -> ``E119``) and without duplicates, in that order after the principal.
 
-Options listed in task data (``<Choices value="$codes">``) are filled with the prediction's
-labels and span labels, so that the suggestions are exactly what the model proposed.
+Options listed in task data (``value="$codes"``) are filled from the prediction: its ranked
+suggestions (``provenance["suggestions"]``, best first, with their score and role in the hint)
+or else its labels, then its span labels; a ``<Taxonomy value="$taxonomy">`` gets the tree of
+the vocabulary around those codes (:mod:`curation.studio.vocabulary`). A prediction's label
+that is not among the options goes to the taxonomy if the tree holds it, else to a text area.
 
 The server accepts predictions that do not fit the config, so
 :func:`~curation.studio.validation.validate_results` checks them on our side, and every
@@ -49,7 +57,8 @@ from typing import Any
 
 from curation.schema import Record, Span, text_sha256
 from curation.studio.layout import ConversionError, Layout, layout
-from curation.studio.validation import validate_results
+from curation.studio.validation import read_codes, validate_results
+from curation.studio.vocabulary import CodeVocabulary, vocabulary
 from curation.usecases.base import UseCase
 
 
@@ -106,12 +115,7 @@ def record_to_task(
         "use_case": use_case.id,
         "use_case_version": use_case.version,
     }
-    suggested = _unique([*(prediction.labels if prediction else [])])
-    suggested = _unique([*suggested, *(s.label for s in (prediction.spans if prediction else []))])
-    for name in (c.name for c in lay.interface.controls):
-        key = lay.dynamic_key(name)
-        if key is not None:
-            data[key] = [{"value": value} for value in suggested]
+    data.update(task_options(use_case, prediction, config_dir=config_dir))
     task: dict[str, Any] = {"data": data}
     if prediction is None:
         return task
@@ -131,6 +135,51 @@ def record_to_task(
         }
     ]
     return task
+
+
+def task_options(
+    use_case: UseCase, prediction: Record | None, *, config_dir: Path | None = None
+) -> dict[str, Any]:
+    """Task data for the controls whose options come from the task (``value="$codes"``).
+
+    ``<Labels>``/``<Choices>``: the ranked suggestions (with a hint: label, suggested role,
+    score) when the prediction has ``provenance["suggestions"]``, else its labels, then its
+    span labels; ``<Taxonomy>``: the vocabulary's tree around all of them.
+    """
+    lay, vocab = layout(use_case, config_dir), vocabulary(use_case)
+    ranked = _ranked(prediction)
+    out: dict[str, Any] = {}
+    for name in (c.name for c in lay.interface.controls):
+        key = lay.dynamic_key(name)
+        if key is None:
+            continue
+        if lay.tag(name) == "taxonomy":
+            if vocab is None:
+                raise ConversionError(
+                    f"{lay.path.name}: {name!r} reads a tree from ${key}, but use case "
+                    f"{use_case.id} declares no vocabulary to build it from"
+                )
+            out[key] = vocab.taxonomy(code for code, _, _ in ranked)
+        elif vocab is not None:
+            out[key] = vocab.options(ranked)
+        else:
+            out[key] = [{"value": code} for code, _, _ in ranked]
+    return out
+
+
+def record_results(
+    use_case: UseCase,
+    record: Record,
+    data: Mapping[str, Any],
+    *,
+    config_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """The ``result`` list of ``record`` on a task whose data is ``data`` (not validated).
+
+    Options read from task data are those of ``data``: a label that is not among them goes to
+    the taxonomy or the text area, like a code an expert adds to a pushed task.
+    """
+    return _record_results(layout(use_case, config_dir), record, data)
 
 
 def annotation_to_record(
@@ -189,7 +238,7 @@ def annotation_to_record(
     index: dict[Any, int] = {}
     for i, (_, region) in enumerate(found):
         index.setdefault(region, i)
-    if lay.region_controls:
+    if lay.region_controls or lay.role:
         record.attributes = [
             _attributes(lay, i, by_region.get(r, {})) for i, (_, r) in enumerate(found)
         ]
@@ -203,9 +252,12 @@ def annotation_to_record(
     principal = [
         span.label
         for span, region in found
-        if lay.role and by_region.get(region, {}).get(lay.role) == use_case.labels[0]
+        if lay.role and by_region.get(region, {}).get(lay.role) == use_case.roles[0]
     ]
-    _read_document(lay, record, document, principal[:1])
+    for item in results:
+        if item.get("from_name") == lay.principal and lay.principal:
+            principal += read_codes(lay, lay.principal, item.get("value") or {})
+    _read_document(lay, record, document, _codes(use_case, principal)[:1])
     return record
 
 
@@ -232,8 +284,9 @@ def _record_results(lay: Layout, record: Record, data: Mapping[str, Any]) -> lis
         for key, value in entry.items():
             if key != "span":
                 _bind_attribute(lay, per_span[int(entry["span"])], key, value, where)
-    if lay.role:
-        principal, roles = record.labels[0] if record.labels else None, lay.use_case.labels
+    roles = lay.use_case.roles
+    if lay.role and not any(lay.role in slot for slot in per_span):
+        principal = record.labels[0] if record.labels else None
         for i, span in enumerate(record.spans):
             per_span[i][lay.role] = roles[0] if span.label == principal else roles[-1]
     for i, span in enumerate(record.spans):
@@ -254,9 +307,14 @@ def _record_results(lay: Layout, record: Record, data: Mapping[str, Any]) -> lis
                 "labels": [relation["type"]],
             }
         )
-    document.update(_document_values(lay, record, data, where))
+    marked = {
+        span.label
+        for i, span in enumerate(record.spans)
+        if lay.role is not None and per_span[i].get(lay.role) == roles[0]
+    }
+    document.update(_document_values(lay, record, data, where, marked))
     for name, value in document.items():
-        if name not in lay.document_controls:
+        if name not in lay.document_controls and name != lay.principal:
             raise ConversionError(f"{where} has no document-level control {name!r}")
         if value not in (None, "", [], {}):
             out.append(_result(lay, f"doc-{name}", name, _value(lay, name, value)))
@@ -264,9 +322,13 @@ def _record_results(lay: Layout, record: Record, data: Mapping[str, Any]) -> lis
 
 
 def _document_values(
-    lay: Layout, record: Record, data: Mapping[str, Any], where: str
+    lay: Layout, record: Record, data: Mapping[str, Any], where: str, marked: set[str]
 ) -> dict[str, Any]:
-    """Document-level control name -> value, for the use case's main result."""
+    """Document-level control name -> value, for the use case's main result.
+
+    ``marked``: the labels whose evidence carries the principal role; a principal label
+    without one goes to the principal text area.
+    """
     kind, out = lay.use_case.kind, dict[str, Any]()
     for field in ("labels", "sections", "items"):
         if getattr(record, field) and kind != field:
@@ -281,12 +343,22 @@ def _document_values(
             out.update({f"{key}_{k}": v for k, v in value.items()} if nested else {key: value})
     elif kind == "labels":
         left = list(record.labels)
+        if lay.principal and left and left[0] not in marked:
+            out[lay.principal], left = left[0], left[1:]
         for name in lay.document_controls:
             offered = lay.options(name, data) or []
             if lay.tag(name) == "choices":
-                chosen = [lb for lb in record.labels if lb in offered]
+                chosen = [lb for lb in left if lb in offered]
                 out[name] = chosen if lay.is_multiple(name) else chosen[:1]
                 left = [lb for lb in left if lb not in out[name]]
+        vocab = vocabulary(lay.use_case)
+        for name in lay.document_controls:
+            tree = lay.tree(name, data) if lay.tag(name) == "taxonomy" else None
+            if tree and vocab is not None:
+                paths = [vocab.path(lb) for lb in left if vocab.known(lb)]
+                out[name] = [p for p in paths if tuple(p) in tree]
+                placed = {p[-1] for p in out[name]}
+                left = [lb for lb in left if lb not in placed]
         areas = [n for n in lay.document_controls if lay.tag(n) == "textarea"]
         if left and not areas:
             raise ConversionError(f"{where}: labels {left} are not options of the config")
@@ -296,7 +368,10 @@ def _document_values(
 
 
 def _bind_attribute(lay: Layout, slot: dict[str, Any], key: str, value: Any, where: str) -> None:
-    """Put one span attribute in the per-region control that holds it."""
+    """Put one span attribute in the per-region control that holds it (the role: its own)."""
+    if key == lay.role:
+        slot[key] = value
+        return
     for name in lay.region_controls:
         flags = lay.tag(name) == "choices" and lay.is_multiple(name)
         if flags and key in (lay.options(name, None) or []):
@@ -315,6 +390,8 @@ def _value(lay: Layout, name: str, value: Any) -> dict[str, Any]:
     tag = lay.tag(name)
     if tag == "choices":
         return {"choices": [str(v) for v in value] if isinstance(value, list) else [str(value)]}
+    if tag == "taxonomy":
+        return {"taxonomy": [[str(p) for p in path] for path in value]}
     if tag == "textarea":
         return {"text": [str(value)]}
     return {"rating": int(value)}
@@ -346,11 +423,15 @@ def _read(lay: Layout, name: str, value: Mapping[str, Any]) -> Any:
         return chosen if lay.is_multiple(name) else (chosen[0] if chosen else None)
     if tag == "textarea":
         return "\n".join(str(line) for line in value["text"])
+    if tag == "taxonomy":
+        return read_codes(lay, name, value)
     return int(value["rating"])
 
 
 def _attributes(lay: Layout, index: int, values: Mapping[str, Any]) -> dict[str, Any]:
     entry: dict[str, Any] = {"span": index}
+    if lay.role and values.get(lay.role) is not None:
+        entry[lay.role] = values[lay.role]
     for name in lay.region_controls:
         if lay.tag(name) == "choices" and lay.is_multiple(name):
             chosen = values.get(name) or []
@@ -375,7 +456,7 @@ def _read_document(
                 labels += [v.strip() for v in re.split(r"[\n,;]+", value) if v.strip()]
             elif value:
                 labels.append(value)
-        record.labels = _unique(labels)
+        record.labels = _codes(lay.use_case, labels)
     elif kind == "sections":
         sections = set(lay.use_case.labels)
         record.sections = {
@@ -393,6 +474,30 @@ def _read_document(
     left = {k: v for k, v in left.items() if v is not None}
     if left:
         record.attributes.append(left)
+
+
+def _ranked(prediction: Record | None) -> list[tuple[str, float | None, str | None]]:
+    """``(code, score, role)`` of a prediction's suggestions, best first, then its labels."""
+    if prediction is None:
+        return []
+    suggestions = prediction.provenance.get("suggestions") or []
+    ranked: list[tuple[str, float | None, str | None]] = [
+        (str(s["code"]), s.get("score"), s.get("role"))
+        for s in sorted(suggestions, key=lambda s: -float(s.get("score") or 0.0))
+    ]
+    if not ranked:
+        ranked = [(label, None, None) for label in prediction.labels]
+    ranked += [(span.label, None, None) for span in prediction.spans]
+    first: dict[str, tuple[str, float | None, str | None]] = {}
+    for entry in ranked:
+        first.setdefault(entry[0], entry)
+    return list(first.values())
+
+
+def _codes(use_case: UseCase, values: Sequence[str]) -> list[str]:
+    """Labels without duplicates; codes of a vocabulary normalised first (``e11.9`` -> ``E119``)."""
+    vocab: CodeVocabulary | None = vocabulary(use_case)
+    return _unique([vocab.normalise(v) for v in values] if vocab else list(values))
 
 
 def _unique(values: Sequence[str]) -> list[str]:

@@ -4,7 +4,11 @@ Every tag name (``from_name``, ``to_name``, result type, task data key) is read 
 ``annotation_configs/<use case>.<version>.xml``; nothing in :mod:`curation.studio` names a tag.
 :func:`layout` sorts the config's controls into span labels, relations, per-region controls
 (span attributes, the role of an evidence span) and document-level controls; the converters and
-the validation read that :class:`Layout`.
+the validation read that :class:`Layout`. The role control is the per-region ``<Choices>`` that
+offers exactly ``use_case.roles``; a document-level ``<TextArea>`` named after the principal role
+(``DP``) holds a principal code that has no evidence span to carry the role. For a use case
+with an open vocabulary (``icd10_coding``), every control whose values are codes (options from
+task data, a ``<Taxonomy>``, a document-level ``<TextArea>``) is listed in ``code_controls``.
 
 Examples
 --------
@@ -26,13 +30,20 @@ from typing import Any
 from label_studio_sdk.label_interface import LabelInterface
 
 import curation
+from curation.studio.vocabulary import tree_paths
 from curation.usecases.base import UseCase
 
 #: Where the labeling configs live: ``annotation_configs/`` at the repository root.
 CONFIG_DIR = Path(curation.__file__).parents[1] / "annotation_configs"
 
 #: Control tags the converters understand, and the key of their value in a result.
-VALUE_KEYS = {"labels": "labels", "choices": "choices", "textarea": "text", "rating": "rating"}
+VALUE_KEYS = {
+    "labels": "labels",
+    "choices": "choices",
+    "taxonomy": "taxonomy",
+    "textarea": "text",
+    "rating": "rating",
+}
 
 
 class ConversionError(ValueError):
@@ -53,6 +64,8 @@ class Layout:
     role: str | None
     region_controls: tuple[str, ...]
     document_controls: tuple[str, ...]
+    principal: str | None = None
+    code_controls: tuple[str, ...] = ()
 
     def tag(self, name: str) -> str:
         """Lower-case tag of control ``name`` (``labels``, ``choices``...)."""
@@ -75,6 +88,14 @@ class Layout:
         if data is None:
             return None
         return [str(o["value"] if isinstance(o, Mapping) else o) for o in data.get(key) or []]
+
+    def tree(self, name: str, data: Mapping[str, Any] | None) -> set[tuple[str, ...]] | None:
+        """Paths a ``<Taxonomy>`` offers, from task data or the config (``None``: not given)."""
+        key = self.dynamic_key(name)
+        if key is not None:
+            return None if data is None else tree_paths(data.get(key) or [])
+        root = next(e for e in ET.fromstring(self.interface.config).iter() if e.get("name") == name)
+        return tree_paths([_choice_node(c) for c in root.findall("Choice")])
 
 
 def load_config(use_case: UseCase, config_dir: Path | None = None) -> LabelInterface:
@@ -113,9 +134,28 @@ def layout(use_case: UseCase, config_dir: Path | None = None) -> Layout:
     roles = [
         c.name
         for c in regional
-        if use_case.kind == "labels"
+        if use_case.roles
         and str(c.tag).lower() == "choices"
-        and set(c.labels or []) == set(use_case.labels)
+        and set(c.labels or []) == set(use_case.roles)
+    ]
+    document = [c for c in controls if c.name not in spans and c not in regional]
+    principal = [
+        c.name
+        for c in document
+        if use_case.roles
+        and str(c.tag).lower() == "textarea"
+        and str(c.name).lower() == use_case.roles[0].lower()
+    ]
+    coded = [
+        c.name
+        for c in controls
+        if use_case.vocabulary is not None
+        and c.name not in roles
+        and (
+            str(c.tag).lower() == "taxonomy"
+            or (str(c.tag).lower() in ("labels", "choices") and _is_dynamic(c))
+            or (str(c.tag).lower() == "textarea" and c in document)
+        )
     ]
     return Layout(
         use_case=use_case,
@@ -129,10 +169,19 @@ def layout(use_case: UseCase, config_dir: Path | None = None) -> Layout:
         ),
         role=roles[0] if roles else None,
         region_controls=tuple(c.name for c in regional if c.name not in roles),
-        document_controls=tuple(
-            c.name for c in controls if c.name not in spans and c not in regional
-        ),
+        document_controls=tuple(c.name for c in document if c.name not in principal),
+        principal=principal[0] if principal else None,
+        code_controls=tuple(coded),
     )
+
+
+def _choice_node(element: ET.Element) -> dict[str, Any]:
+    children = [_choice_node(c) for c in element.findall("Choice")]
+    return {"value": element.get("value"), "alias": element.get("alias"), "children": children}
+
+
+def _is_dynamic(control: Any) -> bool:
+    return str(control.attr.get("value") or "").startswith("$")
 
 
 __all__ = ["CONFIG_DIR", "VALUE_KEYS", "ConversionError", "Layout", "layout", "load_config"]

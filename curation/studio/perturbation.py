@@ -1,4 +1,5 @@
-"""How a simulated annotator departs from the gold: spans missed, moved, relabelled or added.
+"""How a simulated annotator departs from the gold: spans missed, moved, relabelled or added,
+and, for a coded use case with roles (CIM-10), codes missed, confused or put in the wrong role.
 
 Everything drawn at random depends on ``(seed, annotator e-mail, doc_id)`` only
 (:func:`annotator_rng`), so a simulation is reproducible whatever the order of the tasks.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from curation.schema import Record, Span
 from curation.settings import AnnotatorProfile
@@ -40,13 +41,19 @@ def perturb(
     profile: AnnotatorProfile,
     labels: Sequence[str],
     rng: random.Random,
+    *,
+    roles: Sequence[str] = (),
+    siblings: Callable[[str], Sequence[str]] | None = None,
+    role_key: str | None = None,
 ) -> Record:
     """The gold as ``profile`` would leave it: spans missed, moved, relabelled, or added.
 
     Four numbers are drawn per gold span, in a fixed order, so that a change of one rate does
     not reshuffle the others' decisions. Relations and attributes follow their spans (those of
     a missed span are dropped). Results other than spans (``labels``, ``sections``, ``items``)
-    are copied from the gold unchanged.
+    are copied from the gold unchanged, unless the use case has ``roles`` (principal first):
+    then :func:`perturb_codes` follows, with ``siblings`` giving the codes one may confuse and
+    ``role_key`` the attribute holding a span's role.
     """
     taken = [(s.start, s.end) for s in gold.spans]
     free = [
@@ -57,7 +64,7 @@ def perturb(
     placed: list[tuple[Span, int | None]] = []
     for index, span in enumerate(gold.spans):
         miss, shift, swap, extra = (rng.random() for _ in range(4))
-        if extra < profile.spurious_rate and free:
+        if extra < profile.spurious_rate and free and labels:
             start, end = free.pop(rng.randrange(len(free)))
             placed.append((Span(start, end, rng.choice(list(labels)), text[start:end]), None))
         if miss < profile.miss_rate:
@@ -91,7 +98,85 @@ def perturb(
         elif entry["span"] in new_index:
             record.attributes.append({**entry, "span": new_index[entry["span"]]})
     record.attributes.sort(key=lambda a: a.get("span", -1))
+    if roles and record.labels:
+        return perturb_codes(record, profile, roles, siblings or _none, rng, role_key=role_key)
     return record
+
+
+def perturb_codes(
+    record: Record,
+    profile: AnnotatorProfile,
+    roles: Sequence[str],
+    siblings: Callable[[str], Sequence[str]],
+    rng: random.Random,
+    *,
+    role_key: str | None = None,
+) -> Record:
+    """The coder's errors on ``record.labels`` (principal first): missed, confused, wrong DP.
+
+    One number is drawn per code, in ``labels`` order, before anything else, so a change of
+    one rate does not reshuffle the others' decisions. For the principal code it falls in
+    ``[0, wrong_principal_rate)``: a secondary code (chosen at random) becomes the principal
+    (``labels`` order and the roles of their evidence swap), else in the next
+    ``sibling_rate``: sibling confusion. For a secondary code: ``[0, missed_code_rate)``
+    leaves it out with its evidence spans, the next ``sibling_rate`` confuses it with one of
+    its ``siblings`` (``E119`` -> ``E118``), its evidence relabelled. A code without siblings
+    stays as it is.
+    """
+    draws = [rng.random() for _ in record.labels]
+    codes: list[str] = []
+    renamed: dict[str, str] = {}
+    dropped: set[str] = set()
+    swap = False
+    for i, (code, u) in enumerate(zip(record.labels, draws, strict=True)):
+        first = profile.wrong_principal_rate if i == 0 else profile.missed_code_rate
+        if u < first:
+            if i == 0:
+                swap = True
+                codes.append(code)
+            else:
+                dropped.add(code)
+            continue
+        near = [c for c in siblings(code) if c not in record.labels]
+        if u < first + profile.sibling_rate and near:
+            renamed[code] = rng.choice(near)
+        codes.append(renamed.get(code, code))
+    if swap and len(codes) > 1:
+        other = rng.randrange(1, len(codes))
+        codes[0], codes[other] = codes[other], codes[0]
+    keep = [i for i, span in enumerate(record.spans) if span.label not in dropped]
+    new_index = {old: new for new, old in enumerate(keep)}
+    out = Record(
+        doc_id=record.doc_id,
+        use_case=record.use_case,
+        origin=record.origin,
+        spans=[
+            Span(s.start, s.end, renamed.get(s.label, s.label), s.text, s.score)
+            for s in (record.spans[i] for i in keep)
+        ],
+        labels=list(dict.fromkeys(codes)),
+        sections=dict(record.sections),
+        items=list(record.items),
+    )
+    out.relations = [
+        {**r, "from": new_index[r["from"]], "to": new_index[r["to"]]}
+        for r in record.relations
+        if r["from"] in new_index and r["to"] in new_index
+    ]
+    for entry in record.attributes:
+        if "span" not in entry:
+            out.attributes.append(dict(entry))
+        elif entry["span"] in new_index:
+            moved = {**entry, "span": new_index[entry["span"]]}
+            if role_key is not None and role_key in moved:
+                label = out.spans[moved["span"]].label
+                moved[role_key] = roles[0] if label == out.labels[0] else roles[-1]
+            out.attributes.append(moved)
+    return out
+
+
+def _none(code: str) -> list[str]:
+    return []
 
 
 def _shifted(
@@ -110,4 +195,4 @@ def _span_key(span: Span) -> tuple[int, int, str]:
     return (span.start, span.end, span.label)
 
 
-__all__ = ["WORD", "annotator_rng", "perturb"]
+__all__ = ["WORD", "annotator_rng", "perturb", "perturb_codes"]

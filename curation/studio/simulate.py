@@ -46,11 +46,12 @@ from curation.stages.pull import REVIEW_SUFFIX, pushed_projects, server_errors
 from curation.stages.score import reference_path
 from curation.studio.accounts import Annotator, annotators
 from curation.studio.client import connect
-from curation.studio.converters import record_to_task
+from curation.studio.converters import record_results
 from curation.studio.layout import layout
 from curation.studio.perturbation import annotator_rng, perturb
 from curation.studio.server import StudioError
 from curation.studio.validation import validate_results
+from curation.studio.vocabulary import vocabulary
 from curation.usecases import get
 from curation.usecases.base import UseCase
 
@@ -113,7 +114,9 @@ def annotation_result(
     """The Label Studio ``result`` of ``record`` on ``task``, edited from ``prediction``.
 
     Regions equal to a predicted one (same offsets and label) keep the prediction's region id,
-    as when an expert leaves a pre-annotation untouched; new regions get fresh ids.
+    as when an expert leaves a pre-annotation untouched; new regions get fresh ids. Options
+    read from task data are the task's: a span whose label the task does not offer cannot be
+    drawn in the editor and is left out (its code still goes to the taxonomy or text area).
 
     Raises
     ------
@@ -122,10 +125,7 @@ def annotation_result(
     """
     lay = layout(use_case)
     data = task["data"]
-    row = {"doc_id": data["doc_id"], "text": data[lay.text_key], "sha256": data.get("sha256")}
-    result: list[dict[str, Any]] = record_to_task(use_case, row, record, model_version="-")[
-        "predictions"
-    ][0]["result"]
+    result = record_results(use_case, drawable(use_case, record, data), data)
     predicted: dict[tuple[int, int, str], str] = {}
     for item in (prediction or {}).get("result") or []:
         if item.get("from_name") == lay.spans and item.get("id"):
@@ -150,6 +150,36 @@ def annotation_result(
             f"{problems[:3]}"
         )
     return result
+
+
+def drawable(use_case: UseCase, record: Record, data: Mapping[str, Any]) -> Record:
+    """``record`` without the spans whose label the task's ``<Labels>`` does not offer."""
+    lay = layout(use_case)
+    offered = lay.options(lay.spans, data) if lay.spans else None
+    if offered is None or all(span.label in offered for span in record.spans):
+        return record
+    keep = [i for i, span in enumerate(record.spans) if span.label in offered]
+    index = {old: new for new, old in enumerate(keep)}
+    out = Record(
+        doc_id=record.doc_id,
+        use_case=record.use_case,
+        origin=record.origin,
+        spans=[record.spans[i] for i in keep],
+        labels=list(record.labels),
+        sections=dict(record.sections),
+        items=list(record.items),
+    )
+    out.relations = [
+        {**r, "from": index[r["from"]], "to": index[r["to"]]}
+        for r in record.relations
+        if r["from"] in index and r["to"] in index
+    ]
+    out.attributes = [
+        {**a, "span": index[a["span"]]} if "span" in a else dict(a)
+        for a in record.attributes
+        if "span" not in a or a["span"] in index
+    ]
+    return out
 
 
 def changed_regions(prediction: Mapping[str, Any] | None, result: Sequence[Any]) -> int:
@@ -267,9 +297,20 @@ def _post(
     settings: SimulateSettings,
 ) -> None:
     """Create one annotation of ``annotator`` on ``task``."""
-    text = str(task["data"][layout(use_case).text_key])
+    lay = layout(use_case)
+    text = str(task["data"][lay.text_key])
     rng = annotator_rng(settings.seed, annotator.email, gold.doc_id)
-    edited = perturb(gold, text, annotator.profile, labels, rng)
+    vocab = vocabulary(use_case)
+    edited = perturb(
+        gold,
+        text,
+        annotator.profile,
+        labels,
+        rng,
+        roles=use_case.roles,
+        siblings=vocab.siblings if vocab else None,
+        role_key=lay.role,
+    )
     result = annotation_result(use_case, task, edited, prediction, rng)
     seconds = lead_time(
         settings, annotator.profile, len(text), changed_regions(prediction, result), rng

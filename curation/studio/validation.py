@@ -16,11 +16,13 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from curation.studio.layout import VALUE_KEYS, Layout, layout
+from curation.studio.vocabulary import vocabulary
 from curation.usecases.base import UseCase
 
 #: Relation directions Label Studio knows.
@@ -38,8 +40,11 @@ def validate_results(
 
     Checks names, types and values with ``LabelInterface.validate_region`` and, since the SDK
     does not know the text, offsets and span texts against ``task["data"]`` when ``task`` is
-    given (also the options a control reads from task data). Relations must join regions of
-    the result with a relation type of the config. An empty list means no problem.
+    given (also the options a control reads from task data, and the paths of a task's
+    taxonomy). Relations must join regions of the result with a relation type of the config.
+    For a use case with an open vocabulary, every code (evidence label, choice, taxonomy leaf,
+    text-area line) must be in it, and at most one code may carry the principal role (on its
+    evidence or in the principal text area). An empty list means no problem.
     """
     lay = layout(use_case, config_dir)
     data: Mapping[str, Any] | None = task.get("data") if task else None
@@ -49,6 +54,7 @@ def validate_results(
     regions: dict[Any, tuple[Any, Any]] = {}
     attached: list[tuple[int, Mapping[str, Any]]] = []
     principals: set[str] = set()
+    vocab = vocabulary(use_case)
     for i, item in enumerate(results):
         where = f"{prefix}result {i}"
         if isinstance(item, Mapping) and item.get("type") == "relation":
@@ -64,7 +70,13 @@ def validate_results(
         found = _item_problems(lay, str(name), item, data, where)
         if not found and not lay.interface.validate_region(dict(item), context={"region": item}):
             found.append(f"{where}: value of {name!r} is not a valid {lay.tag(str(name))} result")
+        if not found and vocab is not None and name in lay.code_controls:
+            for code in read_codes(lay, str(name), value):
+                if not vocab.known(code):
+                    found.append(f"{where}: unknown {vocab.name} code {code!r}")
         problems.extend(found)
+        if name == lay.principal and not found:
+            principals.update(_normal(use_case, read_codes(lay, str(name), value)))
         regional = name == lay.spans or name in lay.region_controls or name == lay.role
         if regional and not found:
             problems.extend(_offset_problems(value, text, where))
@@ -72,8 +84,8 @@ def validate_results(
             regions[item.get("id")] = (value.get("start"), value.get("end"))
         elif regional:
             attached.append((i, item))
-        if name == lay.role and not found and value["choices"] == [lay.use_case.labels[0]]:
-            principals.update(_labels_of(results, item.get("id"), lay.spans))
+        if name == lay.role and not found and value["choices"] == [use_case.roles[0]]:
+            principals.update(_normal(use_case, _labels_of(results, item.get("id"), lay.spans)))
     for i, item in attached:
         span = regions.get(item.get("id"))
         if span != (item["value"].get("start"), item["value"].get("end")):
@@ -84,8 +96,28 @@ def validate_results(
         if isinstance(item, Mapping) and item.get("type") == "relation":
             problems.extend(_relation_problems(lay, item, regions, f"{prefix}result {i}"))
     if len(principals) > 1:
-        problems.append(f"{prefix}{len(principals)} labels marked {lay.use_case.labels[0]}")
+        problems.append(f"{prefix}{len(principals)} labels marked {use_case.roles[0]}")
     return problems
+
+
+def read_codes(lay: Layout, name: str, value: Mapping[str, Any]) -> list[str]:
+    """The codes (or labels) one result of control ``name`` holds, as written.
+
+    ``<Taxonomy>``: the last alias of each selected path; ``<TextArea>``: one code per line
+    (commas and semicolons also separate); ``<Labels>``/``<Choices>``: the chosen values.
+    """
+    tag = lay.tag(name)
+    if tag == "taxonomy":
+        return [str(path[-1]) for path in value.get("taxonomy") or [] if path]
+    if tag == "textarea":
+        lines = "\n".join(str(line) for line in value.get("text") or [])
+        return [code.strip() for code in re.split(r"[\n,;]+", lines) if code.strip()]
+    return [str(v) for v in value.get(VALUE_KEYS[tag]) or []]
+
+
+def _normal(use_case: UseCase, codes: Sequence[str]) -> list[str]:
+    vocab = vocabulary(use_case)
+    return [vocab.normalise(c) for c in codes] if vocab else list(codes)
 
 
 def _item_problems(
@@ -105,6 +137,13 @@ def _item_problems(
         for value in chosen:
             if value not in offered:
                 problems.append(f"{where}: unknown label {value!r} for {name!r}")
+    if tag == "taxonomy" and isinstance(chosen, list):
+        tree = lay.tree(name, data)
+        for path in chosen:
+            if not isinstance(path, list) or not path:
+                problems.append(f"{where}: {name!r} holds a path that is not a list of values")
+            elif tree is not None and tuple(str(p) for p in path) not in tree:
+                problems.append(f"{where}: path {path} is not in the task's {name!r} tree")
     return problems
 
 
@@ -148,4 +187,4 @@ def _labels_of(results: Sequence[Any], region: Any, spans: str | None) -> list[s
     ]
 
 
-__all__ = ["DIRECTIONS", "validate_results"]
+__all__ = ["DIRECTIONS", "read_codes", "validate_results"]

@@ -41,8 +41,18 @@ def test_config_labels_are_the_declared_labels(use_case: UseCase) -> None:
     declared = set(use_case.labels)
     if use_case.kind == "spans":
         assert static_labels(interface, "labels") == [declared]
+    elif use_case.kind == "labels" and use_case.vocabulary is not None:
+        # an open vocabulary (icd10_coding): codes come from task data, roles from the config
+        assert not declared, "a use case with a vocabulary lists no labels"
+        assert static_labels(interface, "choices", per_region=True) == [set(use_case.roles)]
+        assert static_labels(interface, "labels") == []
+        lay = layout(use_case)
+        assert lay.role is not None and lay.spans is not None
+        assert lay.dynamic_key(lay.spans) is not None
+        assert lay.code_controls and lay.spans in lay.code_controls
+        assert "taxonomy" in {lay.tag(n) for n in lay.code_controls}
     elif use_case.kind == "labels":
-        # the document's categories (oncology_response) or the roles of its codes (icd10_coding)
+        # the document's categories (oncology_response)
         assert static_labels(interface, "choices").count(declared) == 1
         for evidence in static_labels(interface, "labels"):
             assert evidence <= declared
