@@ -156,6 +156,19 @@ class CoderSettings(_Section):
     matcher_score: float = Field(
         0.6, ge=0, le=1, description="score of an affirmed eds.cim10 mention (noisy-OR)"
     )
+    lexicon_score: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="score of an affirmed mention of a learnt term (noisy-OR); under min_score:"
+        " a term alone suggests nothing (tuned on held-out synthetic)",
+    )
+    lexicon_min_count: int = Field(
+        2, ge=1, description="least training documents of an evidence form to learn it as a term"
+    )
+    lexicon_min_share: float = Field(
+        0.8, gt=0.5, le=1, description="share of its documents a form's majority code must hold"
+    )
     validation_share: float = Field(
         0.1, ge=0, lt=1, description="training documents held out to report scores"
     )

@@ -6,6 +6,7 @@ classifier is trained once per module on a few hundred synthetic CRH and letters
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,8 +15,9 @@ import pytest
 from curation.cim10 import codes
 from curation.metrics.coding import coding_metrics
 from curation.models.coding import Coder, CoderTrainReport, build_coder, train
-from curation.models.coding.rules import rule_pipeline
-from curation.models.coding.store import load
+from curation.models.coding.lexicon import Lexicon, Term, learn_lexicon
+from curation.models.coding.rules import LEXICON, rule_candidates, rule_pipeline
+from curation.models.coding.store import LEXICON_FILE, load
 from curation.schema import Record
 from curation.settings import (
     CoderSettings,
@@ -188,6 +190,90 @@ def test_records_have_one_principal_first_and_known_codes(
             assert all(record.spans[i].label == suggestion["code"] for i in suggestion["evidence"])
 
 
+def test_the_lexicon_keeps_frequent_unambiguous_normalised_forms() -> None:
+    """Forms are normalised like ``attr="NORM"``; a form of one document is dropped; an
+    ambiguous form goes to a code holding 80 % of its documents, else is dropped."""
+    docs = [
+        [("DT2", "E1198"), ("Insuffisance cardiaque", "I509")],
+        [("DT2", "E1198"), ("insuffisance cardiaque", "I509"), ("Diabète de type 2", "E1198")],
+        [("diabete de type 2", "E1198"), ("SAOS", "G473"), ("2", "E1198")],
+        *([("insuffisance cardiaque", "I509")] for _ in range(7)),
+        [("insuffisance cardiaque", "I500")],
+        *([("IRA", "N179"), ("IRA", "J960")] for _ in range(5)),
+    ]
+    lexicon = learn_lexicon(docs, min_count=2, min_share=0.8)
+    assert {(t.norm, t.code, t.count) for t in lexicon.terms} == {
+        ("dt 2", "E1198", 2),  # the tokenizer splits letters from digits
+        ("diabete de type 2", "E1198", 2),
+        ("insuffisance cardiaque", "I509", 9),  # 9 of 10 documents: I509 dominates
+    }  # SAOS: one document; "2": no letter; IRA: 5 and 5, ambiguous
+    assert lexicon.patterns()["I509"] == ["insuffisance cardiaque"]  # the usual spelling
+    assert Lexicon.from_json(lexicon.to_json()) == lexicon
+    assert learn_lexicon(docs, min_count=1, min_share=0.8).patterns()["G473"] == ["SAOS"]
+
+
+#: A lexicon written by hand: "DT2" and "SAOS appareillé" as training would learn them.
+HAND_LEXICON = Lexicon(
+    (Term("dt 2", "E1198", 5, "DT2"), Term("saos appareille", "G473", 3, "SAOS appareillé"))
+)
+
+
+@pytest.mark.parametrize(
+    ("affirmed", "qualified"),
+    [
+        ("Patient DT2 sous metformine.", "Pas de DT2."),
+        ("Patient DT2 sous metformine.", "Suspicion de DT2, à confirmer."),
+        ("Patient DT2 sous metformine.", "Antécédents familiaux : père DT2."),
+        ("SAOS appareillé depuis 2019.", "Absence de SAOS appareillé."),
+    ],
+)
+def test_negated_hypothetical_and_family_lexicon_terms_give_no_evidence(
+    coder: Coder, affirmed: str, qualified: str
+) -> None:
+    assert coder.model is not None
+    code = "E1198" if "DT2" in affirmed else "G473"
+    (found,) = rule_candidates([affirmed], HAND_LEXICON)
+    assert [(m.code, m.source) for m in found] == [(code, LEXICON)]
+    assert affirmed[found[0].start : found[0].end] == found[0].text
+    assert list(rule_candidates([qualified], HAND_LEXICON)) == [[]]
+    hand = Coder(USE_CASE, dataclasses.replace(coder.model, lexicon=HAND_LEXICON))
+    record = next(iter(hand.predict([("d1", qualified)])))
+    assert not record.spans
+    for suggestion in record.provenance.get("suggestions", []):
+        assert LEXICON not in suggestion["sources"] and not suggestion["evidence"]
+
+
+def test_a_learnt_term_is_evidence_of_its_code(
+    coder: Coder, trained: tuple[CoderTrainReport, Path]
+) -> None:
+    """The synthetic answer key writes "DT2" for E1198: training learns it, prediction
+    highlights it, and the code is suggested with the lexicon as a source."""
+    assert coder.model is not None and trained[0].lexicon_terms == len(coder.model.lexicon)
+    assert "DT2" in coder.model.lexicon.patterns()["E1198"]
+    text = "Homme de 70 ans, DT2 sous metformine, hospitalisé pour une chute."
+    record = next(iter(coder.predict([("d1", text)])))
+    (span,) = [s for s in record.spans if s.label == "E1198"]
+    assert text[span.start : span.end] == span.text == "DT2"
+    (suggestion,) = [s for s in record.provenance["suggestions"] if s["code"] == "E1198"]
+    assert LEXICON in suggestion["sources"] and suggestion["evidence"]
+
+
+def test_most_true_codes_found_have_evidence(
+    coder: Coder, held_out: list[tuple[str, str, Record]]
+) -> None:
+    """Evidence coverage of the true codes found: 0.999 on the benchmark's 500 held-out
+    documents, 0.16 without the lexicon. The bound leaves room for generator changes, not for
+    a lexicon that is not learnt or not matched."""
+    gold = {doc_id: set(g.labels) for doc_id, _, g in held_out}
+    found = with_evidence = 0
+    for record in coder.predict((doc_id, text) for doc_id, text, _ in held_out):
+        for suggestion in record.provenance.get("suggestions", []):
+            if suggestion["code"] in gold[record.doc_id]:
+                found += 1
+                with_evidence += bool(suggestion["evidence"])
+    assert found > 0 and with_evidence / found >= 0.9
+
+
 def test_training_is_deterministic_and_saves_its_meta(tmp_path: Path, rules: Coder) -> None:
     first = train(USE_CASE, settings(40, 9, 0.0), tmp_path / "a", progress=False)
     second = train(USE_CASE, settings(40, 9, 0.0), tmp_path / "b", progress=False)
@@ -197,6 +283,9 @@ def test_training_is_deterministic_and_saves_its_meta(tmp_path: Path, rules: Cod
     assert meta["data_sha256"] == first.data_sha256 and len(meta["data_sha256"]) == 64
     assert meta["training_documents"] == first.documents and meta["codes"]
     assert meta["settings"]["min_score"] == CoderSettings().min_score
+    assert meta["lexicon"]["file"] == LEXICON_FILE and meta["lexicon"]["terms"] > 0
+    assert LEXICON_FILE in meta["files"]
+    assert load(tmp_path / "a").lexicon.sha256() == meta["lexicon"]["sha256"]
     docs = [
         (g.document.doc_id, g.document.text)
         for g in generate_documents(GenerateSettings(seed=4, n_documents=20, doc_types=CODED_TYPES))
@@ -204,6 +293,9 @@ def test_training_is_deterministic_and_saves_its_meta(tmp_path: Path, rules: Cod
     a = [r.to_dict() for r in Coder(USE_CASE, load(tmp_path / "a")).predict(docs)]
     b = [r.to_dict() for r in Coder(USE_CASE, load(tmp_path / "b")).predict(docs)]
     assert a == b
+    (tmp_path / "a" / LEXICON_FILE).write_text('{"format": "icd10-lexicon.v1", "terms": []}')
+    with pytest.raises(ValueError, match="does not match the hash"):
+        load(tmp_path / "a")
 
 
 def test_the_train_stage_renders_the_coder_report(trained: tuple[CoderTrainReport, Path]) -> None:

@@ -4,7 +4,8 @@ Exemple
 -------
 "Patiente hospitalisée pour insuffisance cardiaque à FEVG altérée. Pas de diabète." gives
 ``I5002`` as DP, from the classifier, with "Insuffisance cardiaque" (matched by ``eds.cim10``
-as ``I50``) as evidence; the negated diabetes suggests nothing.
+as ``I50``) as evidence; the negated diabetes suggests nothing. "Suivi pour DT2" gives ``E1198``
+with "DT2" as evidence when training learnt that term (:mod:`curation.models.coding.lexicon`).
 
 Output: one :class:`~curation.schema.Record` per document, ``labels`` = DP then the other codes
 by decreasing score, ``spans`` = evidence mentions labelled with the code they support,
@@ -40,7 +41,8 @@ class Coder:
     """Suggests CIM-10 codes for documents; streams records in input order.
 
     ``model`` is the trained classifier (``None``: rules only, with ``settings``'s merge
-    settings); ``use_rules`` False leaves the matcher out (to measure the classifier alone).
+    settings); ``use_rules`` False leaves the matcher and the model's lexicon out (to measure
+    the classifier alone).
     """
 
     def __init__(
@@ -64,8 +66,9 @@ class Coder:
     def suggest(self, texts: list[str]) -> list[list[Suggestion]]:
         """Ranked suggestions (DP first) of each text."""
         n = len(texts)
+        lexicon = self.model.lexicon if self.model is not None else None
         mentions: list[list[Mention]] = (
-            list(rule_candidates(texts)) if self.use_rules else [[] for _ in range(n)]
+            list(rule_candidates(texts, lexicon)) if self.use_rules else [[] for _ in range(n)]
         )
         classifier: list[dict[str, float]] = [{} for _ in range(n)]
         principal: list[dict[str, float]] = [{} for _ in range(n)]
@@ -82,6 +85,7 @@ class Coder:
                 principal[i],
                 mentions[i],
                 matcher_score=s.matcher_score,
+                lexicon_score=s.lexicon_score,
                 min_score=s.min_score,
                 top_k=s.top_k,
             )

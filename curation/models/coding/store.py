@@ -1,51 +1,61 @@
-"""The coder's model folder: ``classifier.joblib`` and ``meta.json``.
+"""The coder's model folder: ``classifier.joblib``, ``lexicon.json`` and ``meta.json``.
 
 ``meta.json`` says what the folder holds without unpickling anything: the model version,
 the codes it learnt, the training size, the settings (the merge settings used at prediction
-time among them, so that pre-annotation needs only the folder) and the SHA-256 of the
-training data. joblib is scikit-learn's own persistence; a folder is only ever loaded from
-the project's own DVC-tracked ``models/`` (never from an untrusted source: unpickling runs
-code).
+time among them, so that pre-annotation needs only the folder), the SHA-256 of the training
+data, and the lexicon's file, term count and hash (``lexicon.json``: the terms learnt from
+evidence spans, :mod:`curation.models.coding.lexicon`). joblib is scikit-learn's own
+persistence; a folder is only ever loaded from the project's own DVC-tracked ``models/``
+(never from an untrusted source: unpickling runs code).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import joblib
 
 from curation.models.coding.classifier import CodeClassifier
+from curation.models.coding.lexicon import Lexicon
 from curation.settings import CoderSettings
 
 CLASSIFIER_FILE = "classifier.joblib"
+LEXICON_FILE = "lexicon.json"
 META_FILE = "meta.json"
-#: Format of the folder; a change of what is saved is a new format.
-FORMAT = "icd10-coder.v1"
+#: Format of the folder; a change of what is saved is a new format (v2: the lexicon).
+FORMAT = "icd10-coder.v2"
 
 
 @dataclass(frozen=True, slots=True)
 class CoderModel:
-    """A loaded model folder."""
+    """A loaded model folder (an empty lexicon: the ``eds.cim10`` matcher alone)."""
 
     classifier: CodeClassifier
     settings: CoderSettings
     meta: dict[str, Any]
+    lexicon: Lexicon = field(default_factory=Lexicon)
 
     @property
     def version(self) -> str:
         return str(self.meta["model_version"])
 
 
-def save(folder: Path, classifier: CodeClassifier, meta: dict[str, Any]) -> None:
-    """Write the classifier and ``meta.json`` into ``folder`` (created if needed)."""
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def save(folder: Path, classifier: CodeClassifier, lexicon: Lexicon, meta: dict[str, Any]) -> None:
+    """Write the classifier, the lexicon and ``meta.json`` into ``folder`` (created if needed)."""
     folder.mkdir(parents=True, exist_ok=True)
     joblib.dump(classifier, folder / CLASSIFIER_FILE)
-    (folder / META_FILE).write_text(
-        json.dumps({"format": FORMAT, **meta}, ensure_ascii=False, indent=2) + "\n",
-        encoding="utf-8",
+    _write_json(folder / LEXICON_FILE, lexicon.to_json())
+    described = {"file": LEXICON_FILE, "terms": len(lexicon), "sha256": lexicon.sha256()}
+    _write_json(
+        folder / META_FILE,
+        {"format": FORMAT, "files": [CLASSIFIER_FILE, LEXICON_FILE], **meta, "lexicon": described},
     )
 
 
@@ -71,4 +81,16 @@ def load(folder: Path) -> CoderModel:
     if not isinstance(classifier, CodeClassifier):
         raise ValueError(f"{folder / CLASSIFIER_FILE}: not a CIM-10 code classifier")
     settings = CoderSettings.model_validate(meta["settings"])
-    return CoderModel(classifier, settings, meta)
+    path = folder / LEXICON_FILE
+    try:
+        lexicon = Lexicon.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"{path}: unreadable lexicon ({error}); retrain with `curation train icd10_coding`"
+        ) from error
+    if lexicon.sha256() != meta.get("lexicon", {}).get("sha256"):
+        raise ValueError(
+            f"{path}: does not match the hash in {META_FILE}; retrain with `curation train "
+            "icd10_coding`"
+        )
+    return CoderModel(classifier, settings, meta, lexicon)

@@ -11,6 +11,10 @@ to report the classifier's scores (:func:`curation.metrics.coding.coding_metrics
 rules: the matcher takes seconds to build and the benchmark measures the merge); the saved
 model is then refit on every document. The same data and settings give the same model and
 the same ``model_version``.
+
+The evidence spans of the documents (gold spans labelled with codes, or the answer key's)
+also give the coder its term lexicon (:func:`curation.models.coding.lexicon.learn_lexicon`),
+saved as ``lexicon.json``; its hash is part of the model version.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from curation.io import InputError, iter_texts, read_records
 from curation.metrics.coding import coding_metrics, normalise_code
 from curation.models.coding.classifier import CodeClassifier
 from curation.models.coding.coder import Coder
+from curation.models.coding.lexicon import learn_lexicon
 from curation.models.coding.store import CoderModel, save
 from curation.progress import progress_bar
 from curation.schema import Record, text_sha256
@@ -37,11 +42,12 @@ from curation.usecases.base import UseCase
 
 @dataclass(frozen=True, slots=True)
 class CodedDocument:
-    """A training document and its codes, DP first."""
+    """A training document, its codes (DP first) and its evidence: ``(span text, code)``."""
 
     doc_id: str
     text: str
     codes: tuple[str, ...]
+    evidence: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -53,6 +59,7 @@ class CoderTrainReport:
     documents: int
     codes: int
     dp_codes: int
+    lexicon_terms: int
     seconds: float
     data_sha256: str
     validation: dict[str, Any] = field(default_factory=dict)
@@ -71,8 +78,8 @@ class CoderTrainReport:
             )
         return (
             f"trained {self.model_dir}, version {self.model_version}: {self.documents} "
-            f"documents, {self.codes} codes ({self.dp_codes} as DP) in {self.seconds:.1f} s"
-            + scores
+            f"documents, {self.codes} codes ({self.dp_codes} as DP), {self.lexicon_terms} "
+            f"lexicon terms in {self.seconds:.1f} s" + scores
         )
 
 
@@ -90,7 +97,12 @@ def load_documents(
                     f"{settings.gold}: doc_id {record.doc_id} is not in {settings.documents}"
                 )
             codes = tuple(dict.fromkeys(normalise_code(c) for c in record.labels if c.strip()))
-            out.append(CodedDocument(record.doc_id, text, codes))
+            evidence = tuple(
+                (s.text, normalise_code(s.label))
+                for s in record.spans
+                if normalise_code(s.label) in codes
+            )
+            out.append(CodedDocument(record.doc_id, text, codes, evidence))
         return out
     corpus = settings.synthetic
     generated = generate_documents(
@@ -111,7 +123,8 @@ def load_documents(
         if coded is None and item.document.doc_type not in use_case.doc_types:
             continue
         codes = tuple(coded.labels) if coded is not None else ()
-        out.append(CodedDocument(item.document.doc_id, item.document.text, codes))
+        evidence = tuple((s.text, s.label) for s in coded.spans) if coded is not None else ()
+        out.append(CodedDocument(item.document.doc_id, item.document.text, codes, evidence))
     return out
 
 
@@ -163,10 +176,15 @@ def train(
         train_part = [d for i, d in enumerate(documents) if i not in held]
         validation = _validate(use_case, train_part, [documents[i] for i in sorted(held)], s)
     classifier = CodeClassifier.fit([d.text for d in documents], [d.codes for d in documents], s)
+    lexicon = learn_lexicon(
+        (d.evidence for d in documents),
+        min_count=s.lexicon_min_count,
+        min_share=s.lexicon_min_share,
+    )
     sha = data_sha256(documents)
     settings_json = s.model_dump(mode="json")
     fingerprint = hashlib.sha256(
-        json.dumps([sha, settings_json], sort_keys=True).encode("utf-8")
+        json.dumps([sha, settings_json, lexicon.sha256()], sort_keys=True).encode("utf-8")
     ).hexdigest()
     model_version = f"{use_case.id}-tfidf-lr-{fingerprint[:12]}"
     meta = {
@@ -181,13 +199,14 @@ def train(
         "settings": settings_json,
         "validation": validation,
     }
-    save(output_dir, classifier, meta)
+    save(output_dir, classifier, lexicon, meta)
     return CoderTrainReport(
         model_dir=str(output_dir),
         model_version=model_version,
         documents=len(documents),
         codes=len(classifier.codes),
         dp_codes=len(classifier.dp_codes),
+        lexicon_terms=len(lexicon),
         seconds=round(time.perf_counter() - started, 2),
         data_sha256=sha,
         validation=validation,
