@@ -323,7 +323,8 @@ def adjudicate_document(
         winner = authoritative[-1]
         return _gold(winner.record, use_case, "review", [*versions, winner], agreement, quorum)
     if len(versions) == 1:
-        clashes = _overlapping([(s.start, s.end, s.label) for s in versions[0].record.spans])
+        spans = versions[0].record.spans if use_case.kind == "spans" else []  # evidence may
+        clashes = _overlapping([(s.start, s.end, s.label) for s in spans])  # overlap (2 codes)
         if clashes:
             own = [_clash(group, Counter()) for group in clashes]
             return Conflict(doc_id, use_case.id, versions, own, None)

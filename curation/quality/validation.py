@@ -52,7 +52,8 @@ class Check:
     ``index_columns`` identify a failing row in reports (never text): e.g. ``doc_id``,
     ``start``, ``end``, ``record`` (the line in the source file). ``scope`` drops the
     expectations whose ``meta.applies_to`` is another scope (e.g. ``pseudonymised``);
-    ``stage`` lowers to ``warning`` the expectations whose ``meta.warning_in`` names it.
+    ``stage`` lowers to ``warning`` the expectations whose ``meta.warning_in`` names it;
+    ``kind`` (the use case's result kind) drops those whose ``meta.kinds`` leaves it out.
     """
 
     suite: str
@@ -60,6 +61,7 @@ class Check:
     index_columns: tuple[str, ...] = ("doc_id",)
     scope: str | None = None
     stage: str | None = None
+    kind: str | None = None
 
 
 @dataclass(slots=True)
@@ -162,8 +164,11 @@ def suite_path(name: str) -> Path:
     return Path(str(resources.files("curation.quality") / "suites" / f"{name}.json"))
 
 
-def load_suite(name: str, scope: str | None = None, stage: str | None = None) -> ExpectationSuite:
-    """Suite ``name`` from its JSON file, keeping expectations that apply to ``scope``.
+def load_suite(
+    name: str, scope: str | None = None, stage: str | None = None, kind: str | None = None
+) -> ExpectationSuite:
+    """Suite ``name`` from its JSON file, keeping expectations that apply to ``scope`` and, when
+    they list ``meta.kinds``, to the result ``kind``.
 
     An expectation whose ``meta.warning_in`` lists ``stage`` is only a warning there.
     """
@@ -175,6 +180,8 @@ def load_suite(name: str, scope: str | None = None, stage: str | None = None) ->
     for number, item in enumerate(data.get("expectations", []), 1):
         meta = item.get("meta") or {}
         if meta.get("applies_to") not in (None, scope):
+            continue
+        if kind is not None and kind not in meta.get("kinds", (kind,)):
             continue
         severity = item.get("severity", "critical")
         if stage is not None and stage in meta.get("warning_in", ()):
@@ -295,7 +302,7 @@ def run_checks(
     report = ValidationReport()
     for check in checks:
         report.rows[check.suite] = len(check.frame)
-        suite = context.suites.add(load_suite(check.suite, check.scope, check.stage))
+        suite = context.suites.add(load_suite(check.suite, check.scope, check.stage, check.kind))
         asset = source.add_dataframe_asset(check.suite)
         batch = asset.add_batch_definition_whole_dataframe(check.suite)
         definition = context.validation_definitions.add(

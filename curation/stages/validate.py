@@ -81,7 +81,7 @@ def _result_checks(
     checks = [Check("records", frames.records_frame(loaded, texts), RECORD_INDEX, stage=stage)]
     if use_case.kind == "spans" or any(r.spans for r in loaded.records):
         spans = frames.spans_frame(loaded, texts)
-        checks.append(Check("spans", spans, SPAN_INDEX, stage=stage))
+        checks.append(Check("spans", spans, SPAN_INDEX, stage=stage, kind=use_case.kind))
     if use_case.kind == "labels":
         checks.append(Check("labels", frames.labels_frame(loaded), RECORD_INDEX, stage=stage))
     if use_case.roles and stage in ("annotations", "gold"):

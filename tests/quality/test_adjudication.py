@@ -275,3 +275,13 @@ def test_labels_consensus_keeps_the_evidence_of_accepted_codes_and_marks_the_pri
     assert gold.labels == ["E119", "I10"]
     assert [(s.start, s.end, s.label) for s in gold.spans] == [(0, 17, "E119"), (21, 24, "I10")]
     assert gold.attributes == [{"span": 0, "role": "DP"}, {"span": 1, "role": "DAS"}]
+
+
+def test_one_coder_whose_evidence_of_two_codes_overlaps_is_gold_not_a_conflict() -> None:
+    coder = labels_ann("a", "J441", "J449")
+    coder.record.spans = [
+        Span(0, 20, "J441", "exacerbation de BPCO"),
+        Span(16, 20, "J449", "BPCO"),
+    ]
+    gold = gold_of(adjudicate_document("d1", [coder], get("icd10_coding")))
+    assert gold.provenance["rule"] == "single" and len(gold.spans) == 2

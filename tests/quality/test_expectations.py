@@ -1142,3 +1142,15 @@ def test_a_missing_principal_is_only_a_warning_in_annotations() -> None:
     report = run_checks([check], CODING_PARAMETERS)
     assert report.success
     assert [o.severity for o in report.failed] == ["warning"]
+
+
+def test_evidence_of_two_codes_may_overlap_but_spans_of_a_span_use_case_may_not() -> None:
+    record = coded_record()
+    inner = CODED.index("diabète")
+    record.spans.append(Span(inner, inner + 7, "E785", "diabète"))  # inside the E119 evidence
+    frame = frames.spans_frame(loaded([record]), {"doc-c": CODED})
+    as_evidence = run_checks([Check("spans", frame, SPAN_INDEX, kind="labels")], CODING_PARAMETERS)
+    assert as_evidence.success
+    assert "expect_spans_not_to_overlap" not in {o.expectation for o in as_evidence.outcomes}
+    as_spans = run_checks([Check("spans", frame, SPAN_INDEX, kind="spans")], CODING_PARAMETERS)
+    assert ("expect_spans_not_to_overlap", "record, start, end") in failed(as_spans)
