@@ -189,9 +189,10 @@ def test_simulated_experts_then_adjudication(repo: Path) -> None:
     assert len(conflicts) == summary["conflicts"] > 0  # simulated experts disagree somewhere
     coders = [json.loads(line) for line in (repo / "data/annotations/icd10_coding.jsonl").open()]
     assert {a["doc_id"] for a in coders} == coded_documents(repo)
-    # every coder marked one DP on its evidence: the roles are in the annotation records
+    # every coder gave one DP (on its evidence, or typed): the roles are in the records
     marked = [
         {a["spans"][r["span"]]["label"] for r in a.get("attributes", []) if r.get("role") == "DP"}
+        | {r["dp"] for r in a.get("attributes", []) if "dp" in r}  # a DP without evidence
         for a in coders
     ]
     assert all(len(codes) == 1 for codes in marked)

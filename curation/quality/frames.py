@@ -157,7 +157,9 @@ def principal_frame(
     """One row per record with labels: how many labels its evidence marks ``roles[0]``.
 
     An expert marks the role of each code on its evidence span (``attributes``:
-    ``{"span": i, "role": "DP"}``). Columns: ``marked`` (distinct labels marked principal),
+    ``{"span": i, "role": "DP"}``), or names a principal that has no evidence in a
+    document-level attribute named after the role (``{"dp": "J189"}``, the Label Studio
+    field of that name). Columns: ``marked`` (distinct labels designated principal),
     ``marked_first`` (the marked label is ``labels[0]``; empty unless exactly one is marked) and
     ``unlisted_evidence`` (evidence spans whose label is not among the record's labels).
     """
@@ -169,6 +171,13 @@ def principal_frame(
             record.spans[int(entry["span"])].label
             for entry in record.attributes
             if entry.get("role") == roles[0] and 0 <= int(entry.get("span", -1)) < len(record.spans)
+        }
+        marked |= {
+            str(value)
+            for entry in record.attributes
+            if "span" not in entry
+            for key, value in entry.items()
+            if key.lower() == roles[0].lower()
         }
         first = None if len(marked) != 1 else marked == {record.labels[0]}
         unlisted = sum(span.label not in record.labels for span in record.spans)

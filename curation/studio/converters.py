@@ -254,10 +254,13 @@ def annotation_to_record(
         for span, region in found
         if lay.role and by_region.get(region, {}).get(lay.role) == use_case.roles[0]
     ]
+    typed: list[str] = []
     for item in results:
         if item.get("from_name") == lay.principal and lay.principal:
-            principal += read_codes(lay, lay.principal, item.get("value") or {})
-    _read_document(lay, record, document, _codes(use_case, principal)[:1])
+            typed += read_codes(lay, lay.principal, item.get("value") or {})
+    _read_document(lay, record, document, _codes(use_case, principal + typed)[:1])
+    if lay.principal and typed and not principal:  # a DP without evidence: say it was chosen
+        record.attributes.append({lay.principal: _codes(use_case, typed)[0]})
     return record
 
 

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from curation import cim10
 from curation.cli import app
+from curation.quality import frames
 from curation.schema import DOCUMENT_SCHEMA, Document, Record, Span
 from curation.settings import (
     AnnotatorProfile,
@@ -152,7 +153,14 @@ def test_principal_without_evidence_goes_to_the_dp_area() -> None:
     result = task["predictions"][0]["result"]
     assert by_name(result, "dp")[0]["value"]["text"] == ["J189"]
     assert by_name(result, "role")[0]["value"]["choices"] == ["DAS"]
-    assert annotation_to_record(ICD, task, annotate(result)).labels == ["J189", "I10"]
+    read = annotation_to_record(ICD, task, annotate(result))
+    assert read.labels == ["J189", "I10"]
+    # the record says the DP was chosen (without evidence), and goes back to the same area
+    assert read.attributes == [{"span": 0, "role": "DAS"}, {"dp": "J189"}]
+    again = record_to_task(ICD, ROW, read, model_version="m")["predictions"][0]["result"]
+    assert by_name(again, "dp")[0]["value"]["text"] == ["J189"]
+    marked = frames.principal_frame([(1, read, "k")], ICD.roles)
+    assert marked["marked"].tolist() == [1] and marked["marked_first"].tolist() == [True]
 
 
 def test_unknown_codes_are_refused_naming_doc_and_code() -> None:
@@ -386,12 +394,12 @@ def test_push_simulate_pull_of_icd10_coding(
     gold = {g.doc_id: g for _, g in pairs}
     for record in records:
         assert record["labels"] and set(record["labels"]) <= cim10.codes()
-        marked = {
-            record["spans"][a["span"]]["label"]
-            for a in record.get("attributes", [])
-            if a.get("role") == "DP"
-        }
-        assert marked <= {record["labels"][0]}
-        assert len(record.get("attributes", [])) == len(record.get("spans", []))
+        on_spans = [a for a in record.get("attributes", []) if "span" in a]
+        marked = {record["spans"][a["span"]]["label"] for a in on_spans if a.get("role") == "DP"}
+        typed = [a["dp"] for a in record.get("attributes", []) if "span" not in a]
+        # exactly one DP: marked on its evidence, or typed in the DP area (no evidence label)
+        assert (marked | set(typed)) == {record["labels"][0]} and len(typed) <= 1
+        assert not (marked and typed)
+        assert len(on_spans) == len(record.get("spans", []))
         if record["origin"].endswith("prudent@curation.local"):
             assert record["labels"] == gold[record["doc_id"]].labels
