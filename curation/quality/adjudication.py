@@ -246,7 +246,9 @@ def label_evidence(
     """Evidence of accepted document labels: every version's spans of those labels, once.
 
     With roles (CIM-10: ``DP``, ``DAS``), each evidence span gets the principal role when its
-    label is the accepted principal (``labels[0]``), the last role otherwise.
+    label is the accepted principal (``labels[0]``), the last role otherwise; a principal
+    without evidence is named in a document-level attribute keyed by the role (``{"dp": ...}``,
+    as annotations name a principal typed without evidence).
     """
     accepted = set(labels)
     found = {
@@ -258,10 +260,12 @@ def label_evidence(
     spans = [Span(s.start, s.end, s.label, s.text) for _, s in sorted(found.items())]
     if not roles or not labels:
         return spans, []
-    marks = [
+    marks: list[dict[str, Any]] = [
         {"span": i, "role": roles[0] if s.label == labels[0] else roles[-1]}
         for i, s in enumerate(spans)
     ]
+    if not any(s.label == labels[0] for s in spans):
+        marks.append({roles[0].lower(): labels[0]})
     return spans, marks
 
 

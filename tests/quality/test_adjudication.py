@@ -285,3 +285,11 @@ def test_one_coder_whose_evidence_of_two_codes_overlaps_is_gold_not_a_conflict()
     ]
     gold = gold_of(adjudicate_document("d1", [coder], get("icd10_coding")))
     assert gold.provenance["rule"] == "single" and len(gold.spans) == 2
+
+
+def test_consensus_principal_without_evidence_is_named_in_a_document_attribute() -> None:
+    a, b = labels_ann("a", "J189", "I10"), labels_ann("b", "J189", "I10")
+    for coder in (a, b):
+        coder.record.spans = [Span(0, 3, "I10", "HTA")]
+    gold = gold_of(adjudicate_document("d1", [a, b], get("icd10_coding")))
+    assert gold.attributes == [{"span": 0, "role": "DAS"}, {"dp": "J189"}]
