@@ -309,10 +309,28 @@ def _folds(
 def _hand_out(
     folds: Sequence[list[str]], targets: Mapping[str, float], counts: Counter[str]
 ) -> dict[str, str]:
-    """Folds to splits, largest first, each to the split furthest below its target."""
+    """Folds to splits, largest first, each to the split furthest below its target.
+
+    On small data the greedy rule can leave a split empty (28 documents of 8 patients: no
+    fold is small enough for a 10 % dev split). When there are folds enough, an empty split
+    then takes the smallest fold of the split holding the most folds, so every split has
+    documents.
+    """
     out: dict[str, str] = {}
+    held: dict[str, list[list[str]]] = {name: [] for name in targets}
     for fold in sorted(folds, key=lambda f: (-len(f), f[0])):
         split = min(targets, key=lambda name: (counts[name] - targets[name], name))
         counts[split] += len(fold)
+        held[split].append(fold)
         out.update(dict.fromkeys(fold, split))
+    for empty in sorted(n for n in targets if counts[n] == 0 and targets[n] > 0):
+        donor = max(held, key=lambda name: (len(held[name]), counts[name], name))
+        if len(held[donor]) < 2:
+            break
+        fold = min(held[donor], key=lambda f: (len(f), f[0]))
+        held[donor].remove(fold)
+        held[empty].append(fold)
+        counts[donor] -= len(fold)
+        counts[empty] += len(fold)
+        out.update(dict.fromkeys(fold, empty))
     return out

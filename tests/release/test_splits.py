@@ -205,3 +205,31 @@ def test_split_changes_on_a_hand_example() -> None:
         "moved": {},
         "test_touched": False,
     }
+
+
+def test_small_data_leaves_no_split_empty() -> None:
+    # 28 coded letters of 8 patients (the pipeline test's CIM-10 gold, codes DP first): the
+    # greedy hand-out alone gave no fold to the 10 % dev split
+    coded = {
+        "0": [("S7200", "G473"), ("S7200", "G473"), ("A419", "G473"), ("A419", "G473")],
+        "1": [("I10", "F172", "I259", "C184")],
+        "2": [("I489", "G473"), ("I489",), ("J180", "G473"), ("J181",)],
+        "3": [("I269",), ("I269",), ("J441",), ("J441",), ("K509",), ("K509",)],
+        "4": [("J441",), ("J441",)],
+        "5": [("J181", "E1198"), ("J181", "E1190"), ("J441", "E1198"), ("J441", "E1198")],
+        "6": [("I5002", "E1198", "G473"), ("I5002", "G473", "E1198", "J449")],
+        "7": [("K358", "G473", "E1198", "J449"), ("K358",), ("K358", "E785"), ("K358",)],
+    }
+    coded["0"].append(("N10", "G473"))
+    units = [
+        SplitUnit(f"crh-{p}-{i}", f"pat-{p}", codes)
+        for p, held in coded.items()
+        for i, codes in enumerate(held)
+    ]
+    assert len(units) == 28
+    splits = assign_splits(units, THREE, seed=0)
+    assert set(splits.values()) == set(THREE)
+    by_patient: dict[str, set[str]] = defaultdict(set)
+    for unit in units:
+        by_patient[str(unit.patient_id)].add(splits[unit.doc_id])
+    assert all(len(held) == 1 for held in by_patient.values())
