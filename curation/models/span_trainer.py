@@ -11,8 +11,8 @@ from pathlib import Path
 
 from curation.io import InputError, iter_texts, read_records
 from curation.models.token_classifier import TrainingExample, TrainReport, train_token_classifier
-from curation.settings import GenerateSettings, TrainUseCaseSettings
-from curation.sources.synthetic.corpus import generate_documents
+from curation.settings import TrainUseCaseSettings
+from curation.sources.synthetic.corpus import training_documents
 from curation.usecases.base import UseCase
 
 
@@ -36,15 +36,7 @@ def load_examples(use_case: UseCase, settings: TrainUseCaseSettings) -> list[Tra
             examples.append(TrainingExample(text, record.spans))
         return examples
     corpus = settings.synthetic
-    generated = generate_documents(
-        GenerateSettings(
-            seed=corpus.seed,
-            n_documents=corpus.n_documents,
-            sites=[f"train-site-{i}" for i in range(corpus.n_sites)],
-            doc_types=corpus.doc_types,
-            noise=corpus.noise,
-        )
-    )
+    generated = training_documents(corpus)
     return [
         TrainingExample(item.document.text, item.records[use_case.id].spans)
         for item in generated

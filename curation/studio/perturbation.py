@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from curation.schema import Record, Span
 from curation.settings import AnnotatorProfile
@@ -87,16 +88,7 @@ def perturb(
         sections=dict(gold.sections),
         items=list(gold.items),
     )
-    record.relations = [
-        {**r, "from": new_index[r["from"]], "to": new_index[r["to"]]}
-        for r in gold.relations
-        if r["from"] in new_index and r["to"] in new_index
-    ]
-    for entry in gold.attributes:
-        if "span" not in entry:
-            record.attributes.append(dict(entry))
-        elif entry["span"] in new_index:
-            record.attributes.append({**entry, "span": new_index[entry["span"]]})
+    record.relations, record.attributes = _follow_spans(gold, new_index)
     record.attributes.sort(key=lambda a: a.get("span", -1))
     if roles and record.labels:
         return perturb_codes(record, profile, roles, siblings or _none, rng, role_key=role_key)
@@ -158,21 +150,30 @@ def perturb_codes(
         sections=dict(record.sections),
         items=list(record.items),
     )
-    out.relations = [
+    out.relations, out.attributes = _follow_spans(record, new_index)
+    for moved in out.attributes:
+        if role_key is not None and role_key in moved and "span" in moved:
+            label = out.spans[moved["span"]].label
+            moved[role_key] = roles[0] if label == out.labels[0] else roles[-1]
+    return out
+
+
+def _follow_spans(
+    source: Record, new_index: Mapping[int | None, int]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Relations and attributes of ``source`` re-indexed to the spans kept (``old -> new``);
+    those of a dropped span are dropped, document-level attributes kept."""
+    relations = [
         {**r, "from": new_index[r["from"]], "to": new_index[r["to"]]}
-        for r in record.relations
+        for r in source.relations
         if r["from"] in new_index and r["to"] in new_index
     ]
-    for entry in record.attributes:
-        if "span" not in entry:
-            out.attributes.append(dict(entry))
-        elif entry["span"] in new_index:
-            moved = {**entry, "span": new_index[entry["span"]]}
-            if role_key is not None and role_key in moved:
-                label = out.spans[moved["span"]].label
-                moved[role_key] = roles[0] if label == out.labels[0] else roles[-1]
-            out.attributes.append(moved)
-    return out
+    attributes = [
+        dict(entry) if "span" not in entry else {**entry, "span": new_index[entry["span"]]}
+        for entry in source.attributes
+        if "span" not in entry or entry["span"] in new_index
+    ]
+    return relations, attributes
 
 
 def _none(code: str) -> list[str]:

@@ -35,8 +35,8 @@ from curation.models.coding.lexicon import learn_lexicon
 from curation.models.coding.store import CoderModel, save
 from curation.progress import progress_bar
 from curation.schema import Record, text_sha256
-from curation.settings import CoderSettings, GenerateSettings, TrainUseCaseSettings
-from curation.sources.synthetic.corpus import generate_documents
+from curation.settings import CoderSettings, TrainUseCaseSettings
+from curation.sources.synthetic.corpus import training_documents
 from curation.usecases.base import UseCase
 
 
@@ -105,15 +105,7 @@ def load_documents(
             out.append(CodedDocument(record.doc_id, text, codes, evidence))
         return out
     corpus = settings.synthetic
-    generated = generate_documents(
-        GenerateSettings(
-            seed=corpus.seed,
-            n_documents=corpus.n_documents,
-            sites=[f"train-site-{i}" for i in range(corpus.n_sites)],
-            doc_types=corpus.doc_types,
-            noise=corpus.noise,
-        )
-    )
+    generated = training_documents(corpus)
     out = []
     bar = progress_bar(
         generated, total=corpus.n_documents, desc="synthetic corpus", enabled=progress

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from curation.schema import Document, Record, Span
-from curation.settings import GenerateSettings
+from curation.settings import GenerateSettings, SyntheticTrainingCorpus
 from curation.sources.synthetic import clinical as cl
 from curation.sources.synthetic.builder import DocBuilder, GoldSpan, Noise
 from curation.sources.synthetic.context import BiomarkerResult, Ctx, OncoCase, Stay
@@ -236,3 +236,18 @@ def generate_documents(settings: GenerateSettings) -> Iterator[Generated]:
             if produced == settings.n_documents:
                 return
         index += 1
+
+
+def training_documents(corpus: SyntheticTrainingCorpus) -> Iterator[Generated]:
+    """The synthetic training corpus a trainer uses until expert gold exists: the generator
+    with the corpus's own seed, many invented sites and its document types, so the pipeline's
+    corpus stays a held-out test."""
+    return generate_documents(
+        GenerateSettings(
+            seed=corpus.seed,
+            n_documents=corpus.n_documents,
+            sites=[f"train-site-{i}" for i in range(corpus.n_sites)],
+            doc_types=corpus.doc_types,
+            noise=corpus.noise,
+        )
+    )
