@@ -159,7 +159,7 @@ def perturb_codes(
 
 
 def _follow_spans(
-    source: Record, new_index: Mapping[int | None, int]
+    source: Record, new_index: Mapping[Any, int]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Relations and attributes of ``source`` re-indexed to the spans kept (``old -> new``);
     those of a dropped span are dropped, document-level attributes kept."""
