@@ -237,3 +237,37 @@ def category_codes(category: str) -> list[str]:
         out.append(key)
         todo[:0] = children(key)
     return [c for c in out if c in code_list()]
+
+
+@cache
+def _blocks() -> dict[str, list[str]]:
+    """Chapter or block -> what sits under it: blocks (in a chapter), then lone categories."""
+    under: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(code_list()):
+        if len(key) != 3:
+            continue
+        numeral, category_block = chapter(key), block(key)
+        if category_block is None:
+            under[numeral].append(key)
+            continue
+        if category_block not in under[numeral]:
+            under[numeral].append(category_block)
+        under[category_block].append(key)
+    return dict(under)
+
+
+def node_children(node: str) -> list[str]:
+    """What sits under any node of the tree: a chapter's blocks (and categories without a
+    block), a block's categories, a code's more precise codes."""
+    if node in code_list():
+        return children(node)
+    return list(_blocks().get(node, []))
+
+
+def node_title(node: str) -> str:
+    """How a coder reads a node: a code with its label, a block or a chapter with its title."""
+    if node in code_list():
+        return display(node)
+    if "-" in node:
+        return f"{node} {block_title(node)}"
+    return f"Chapitre {node} {chapter_title(node)}"

@@ -133,3 +133,17 @@ def write_records(path: str | Path, records: Iterable[Record]) -> int:
             handle.write(record.to_json() + "\n")
             count += 1
     return count
+
+
+def records_with_texts(records: str | Path, documents: str | Path) -> Iterator[tuple[Record, str]]:
+    """Each record of a JSONL file with its document's text (a trainer's expert gold).
+
+    Raises ``InputError`` naming the file and ``doc_id`` of a record whose document is not in
+    ``documents`` (a Parquet table or JSONL file with ``doc_id`` and ``text``).
+    """
+    texts = dict(iter_texts(documents))
+    for record in read_records(records):
+        text = texts.get(record.doc_id)
+        if text is None:
+            raise InputError(f"{records}: doc_id {record.doc_id} is not in {documents}")
+        yield record, text

@@ -52,7 +52,6 @@ Examples
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -60,6 +59,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from curation.cim10 import normalise
 from curation.metrics.alignment import rounded
 from curation.metrics.spans import LabelScores
 from curation.schema import Record
@@ -70,12 +70,8 @@ FloatArray = npt.NDArray[np.float64]
 #: Columns of the per-document count matrix; the hits of each k follow ``_HITS``.
 _TP, _FP, _FN, _CAT_TP, _CAT_FP, _CAT_FN, _DP, _DP_CAT, _HAS_GOLD, _N_GOLD, _HITS = range(11)
 
-_SEPARATORS = re.compile(r"[\s.]+")
-
-
-def normalise_code(code: str) -> str:
-    """The dotless upper-case form of the ATIH list: ``"e11.9"`` -> ``E119``."""
-    return _SEPARATORS.sub("", code).upper()
+#: The dotless upper-case form of the ATIH list: ``"e11.9"`` -> ``E119``.
+normalise_code = normalise
 
 
 def _codes(labels: Iterable[str]) -> list[str]:

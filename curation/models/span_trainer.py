@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curation.io import InputError, iter_texts, read_records
+from curation.io import InputError, records_with_texts
 from curation.models.token_classifier import TrainingExample, TrainReport, train_token_classifier
 from curation.settings import TrainUseCaseSettings
 from curation.sources.synthetic.corpus import training_documents
@@ -19,14 +19,8 @@ from curation.usecases.base import UseCase
 def load_examples(use_case: UseCase, settings: TrainUseCaseSettings) -> list[TrainingExample]:
     """Texts and gold spans to learn from (expert gold when configured)."""
     if settings.gold is not None and settings.documents is not None:
-        texts = dict(iter_texts(settings.documents))
         examples = []
-        for record in read_records(settings.gold):
-            text = texts.get(record.doc_id)
-            if text is None:
-                raise InputError(
-                    f"{settings.gold}: doc_id {record.doc_id} is not in {settings.documents}"
-                )
+        for record, text in records_with_texts(settings.gold, settings.documents):
             for span in record.spans:
                 if text[span.start : span.end] != span.text:
                     raise InputError(

@@ -23,7 +23,6 @@ Examples
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -119,37 +118,6 @@ def vocabulary(use_case: UseCase) -> CodeVocabulary | None:
 
 
 @cache
-def _cim10_blocks() -> dict[str, list[str]]:
-    """Chapter or block -> what sits under it: blocks (in a chapter), then lone categories."""
-    under: dict[str, list[str]] = defaultdict(list)
-    for code in sorted(cim10.code_list()):
-        if len(code) != 3:
-            continue
-        chapter, category_block = cim10.chapter(code), cim10.block(code)
-        if category_block is None:
-            under[chapter].append(code)
-            continue
-        if category_block not in under[chapter]:
-            under[chapter].append(category_block)
-        under[category_block].append(code)
-    return dict(under)
-
-
-def _cim10_title(key: str) -> str:
-    if key in cim10.code_list():
-        return cim10.display(key)
-    if "-" in key:
-        return f"{key} {cim10.block_title(key)}"
-    return f"Chapitre {key} {cim10.chapter_title(key)}"
-
-
-def _cim10_under(key: str) -> list[str]:
-    if key in cim10.code_list():
-        return cim10.children(key)
-    return list(_cim10_blocks().get(key, []))
-
-
-@cache
 def _cim10() -> CodeVocabulary:
     return CodeVocabulary(
         name="CIM-10",
@@ -158,8 +126,8 @@ def _cim10() -> CodeVocabulary:
         display=cim10.display,
         siblings=cim10.siblings,
         ancestry=cim10.ancestry,
-        node_title=_cim10_title,
-        subtree_roots=_cim10_under,
+        node_title=cim10.node_title,
+        subtree_roots=cim10.node_children,
     )
 
 

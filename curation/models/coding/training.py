@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.io import InputError, iter_texts, read_records
-from curation.metrics.coding import coding_metrics, normalise_code
+from curation.cim10 import normalise
+from curation.io import InputError, records_with_texts
+from curation.metrics.coding import coding_metrics
 from curation.models.coding.classifier import CodeClassifier
 from curation.models.coding.coder import Coder
 from curation.models.coding.lexicon import learn_lexicon
@@ -88,19 +89,11 @@ def load_documents(
 ) -> list[CodedDocument]:
     """Documents and their codes to learn from (expert gold when configured)."""
     if settings.gold is not None and settings.documents is not None:
-        texts = dict(iter_texts(settings.documents))
         out = []
-        for record in read_records(settings.gold):
-            text = texts.get(record.doc_id)
-            if text is None:
-                raise InputError(
-                    f"{settings.gold}: doc_id {record.doc_id} is not in {settings.documents}"
-                )
-            codes = tuple(dict.fromkeys(normalise_code(c) for c in record.labels if c.strip()))
+        for record, text in records_with_texts(settings.gold, settings.documents):
+            codes = tuple(dict.fromkeys(normalise(c) for c in record.labels if c.strip()))
             evidence = tuple(
-                (s.text, normalise_code(s.label))
-                for s in record.spans
-                if normalise_code(s.label) in codes
+                (s.text, normalise(s.label)) for s in record.spans if normalise(s.label) in codes
             )
             out.append(CodedDocument(record.doc_id, text, codes, evidence))
         return out
