@@ -2,11 +2,14 @@
 
 Writes ``generate.output`` (Parquet, Document contract, streamed by row groups so that a
 million documents take bounded memory) and ``<answer_keys>/<use_case>.jsonl`` (the generator's
-own gold, in the record format shared by predictions and gold).
+own gold, in the record format shared by predictions and gold), and the patient-level truth
+of oncology patients (``<answer_keys>/patients/oncology.jsonl``: site, histology, TNM,
+biomarker statuses, treatments, responses) that ``curation structure oncology`` is scored on.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections import Counter
@@ -32,6 +35,7 @@ class GenerateSummary:
     seconds: float = 0.0
     output: str = ""
     answer_keys: str = ""
+    truth_patients: int = 0
     by_doc_type: Counter[str] = field(default_factory=Counter)
     by_use_case: Counter[str] = field(default_factory=Counter)
 
@@ -43,6 +47,8 @@ class GenerateSummary:
             "  by type: " + ", ".join(f"{k} {v}" for k, v in sorted(self.by_doc_type.items())),
             f"  answer keys in {self.answer_keys}: "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.by_use_case.items())),
+            f"  patient-level truth of {self.truth_patients} oncology patients in "
+            f"{self.answer_keys}/patients/oncology.jsonl",
         ]
         return "\n".join(lines)
 
@@ -66,6 +72,10 @@ def run(settings: GenerateSettings, *, progress: bool = True) -> GenerateSummary
             uc: stack.enter_context((keys_dir / f"{uc}.jsonl").open("w", encoding="utf-8"))
             for uc in REGISTRY
         }
+        (keys_dir / "patients").mkdir()
+        truth = stack.enter_context(
+            (keys_dir / "patients" / "oncology.jsonl").open("w", encoding="utf-8")
+        )
 
         def flush() -> None:
             writer.write_table(pa.Table.from_pylist(rows, schema=DOCUMENT_SCHEMA))
@@ -82,6 +92,9 @@ def run(settings: GenerateSettings, *, progress: bool = True) -> GenerateSummary
             for use_case, record in item.records.items():
                 keys[use_case].write(record.to_json() + "\n")
                 summary.by_use_case[use_case] += 1
+            if item.patient is not None:
+                truth.write(json.dumps(item.patient, ensure_ascii=False) + "\n")
+                summary.truth_patients += 1
             if len(rows) >= settings.row_group_size:
                 flush()
         if rows:

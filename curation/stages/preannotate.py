@@ -74,9 +74,11 @@ def run(
 
     def counted() -> Iterator[Record]:
         kinds = use_case.doc_types if input_path is None else ()  # a user's file: every line
-        docs = progress_bar(
-            iter_texts(source, doc_types=kinds), desc=f"preannotate {use_case.id}", enabled=progress
-        )
+        selects = use_case.selects() if input_path is None else None
+        texts = iter_texts(source, doc_types=kinds)
+        if selects is not None:
+            texts = ((doc_id, text) for doc_id, text in texts if selects(text))
+        docs = progress_bar(texts, desc=f"preannotate {use_case.id}", enabled=progress)
         for record in preannotator.predict(docs):
             summary.documents += 1
             summary.labels.update(span.label for span in record.spans)

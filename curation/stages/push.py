@@ -222,6 +222,10 @@ class _Inputs:
         if use_case.doc_types and "doc_type" in names:  # the documents this use case codes
             filters = pc.field("doc_type").isin(list(use_case.doc_types))
         table = pq.read_table(documents, columns=columns, filters=filters)
+        selects = use_case.selects()
+        if selects is not None:  # the documents its selector takes (reports assessing a response)
+            keep = [selects(text) for text in table.column("text").to_pylist()]
+            table = table.filter(pa.array(keep, type=pa.bool_()))
         inputs = cls(use_case, table, predictions)
         ids = [str(d) for d in inputs.table.column("doc_id").to_pylist()]
         inputs.rows = {d: i for i, d in enumerate(ids)}

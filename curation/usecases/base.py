@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -57,6 +57,10 @@ class UseCase:
         (the ~42,000 CIM-10 codes); checks and label sets read :meth:`label_set`.
     doc_types
         Document types its tasks are made from (``crh``...); empty: every document.
+    selector
+        ``"module:function"`` taking a document's text and telling whether it is a task of
+        this use case, among its ``doc_types`` (treatment response: the reports that assess
+        a treatment, not the diagnosis work-up); unset: every document of those types.
     """
 
     id: str
@@ -71,12 +75,17 @@ class UseCase:
     roles: tuple[str, ...] = ()
     vocabulary: str | None = None
     doc_types: tuple[str, ...] = ()
+    selector: str | None = None
 
     def label_set(self) -> frozenset[str]:
         """Every label a record may hold: the vocabulary if declared, else ``labels``."""
         if self.vocabulary is None:
             return frozenset(self.labels)
         return frozenset(resolve(self.vocabulary)())
+
+    def selects(self) -> Callable[[str], bool] | None:
+        """The text test of :attr:`selector`, or ``None`` when every document is a task."""
+        return None if self.selector is None else resolve(self.selector)  # type: ignore[no-any-return]
 
     @property
     def config_name(self) -> str:

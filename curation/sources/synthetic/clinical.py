@@ -51,16 +51,39 @@ def tumour_site(ctx: Ctx, case: OncoCase, *, coded: bool = True) -> Ent:
     return Ent(case.site, tags)
 
 
+#: Genes whose negative result a report may state before the name ("Absence de mutation de KRAS").
+GENES = ("EGFR", "KRAS", "NRAS", "BRAF")
+
+
 def biomarker_lines(b: DocBuilder, ctx: Ctx, case: OncoCase) -> None:
-    """One line per biomarker: ``- HER2 : score 3+`` with the relation and the result's status."""
+    """One line per biomarker: ``- HER2 : score 3+`` with the relation and the result's status;
+    a gene's negative result is sometimes a sentence, result first: ``Absence de mutation de
+    KRAS.`` (the relation still goes from the marker to the result)."""
     relations: list[dict[str, Any]] = ctx.facts.setdefault("relations", [])  # type: ignore[assignment]
+    rng = ctx.rng
     for marker in case.biomarkers:
-        b.add(ctx.rng.choice(["- ", "* ", ""]))
-        head = b.ent(onco(marker.name, "BIOMARKER"))
-        b.add(ctx.rng.choice([" : ", " ", " = "]))
-        tail = b.ent(onco(marker.result, "BIOMARKER_RESULT", status=marker.status))
+        if marker.name in GENES and marker.status == "negative" and rng.random() < 0.3:
+            phrase = rng.choice(["Absence de mutation", "Pas de mutation"])
+            tail = b.ent(onco(phrase, "BIOMARKER_RESULT", status="negative"))
+            b.add(" de l'" if marker.name[0] in "AEIOU" else " de ")
+            head = b.ent(onco(marker.name, "BIOMARKER"))
+        else:
+            b.add(rng.choice(["- ", "* ", ""]))
+            head = b.ent(onco(marker.name, "BIOMARKER"))
+            b.add(rng.choice([" : ", " ", " = "]))
+            tail = b.ent(onco(marker.result, "BIOMARKER_RESULT", status=marker.status))
         relations.append({"from": head[ONCO], "to": tail[ONCO], "type": "has_result"})
         b.line(".")
+
+
+def genetic_testing(b: DocBuilder, ctx: Ctx, case: OncoCase) -> None:
+    """A germline test proposed but not done: a hypothetical BIOMARKER without result."""
+    if case.cancer.key != "sein" or any(m.name.startswith("BRCA") for m in case.biomarkers):
+        return
+    b.line(
+        "Une consultation d'oncogénétique sera proposée pour une recherche de mutation {m}.",
+        m=onco("BRCA1/2", "BIOMARKER", hypothetical=True),
+    )
 
 
 def histology_sentence(b: DocBuilder, ctx: Ctx, case: OncoCase, *, coded: bool) -> None:
@@ -80,7 +103,7 @@ def treatment_plan(b: DocBuilder, ctx: Ctx, case: OncoCase) -> None:
         b.line("- {t}", t=onco(treatment, "TREATMENT"))
     for marker in case.biomarkers:
         drug = case.cancer.targeted.get(marker.name)
-        if drug and marker.status == "positive":
+        if drug and drug in case.targeted:
             b.line("- thérapie ciblée par {t}", t=onco(drug, "TREATMENT"))
         elif drug and rng.random() < 0.5:
             b.line(

@@ -42,7 +42,30 @@ class OncoCase:
     biomarkers: list[BiomarkerResult]
     treatments: list[str]
     metastatic: bool
+    targeted: list[str] = field(default_factory=list)  # targeted therapies given
     responses: list[str] = field(default_factory=list)  # one per follow-up
+    diagnosis: date | None = None  # date of the first diagnosis document
+
+    def truth(self, patient_id: str, documents: list[str]) -> dict[str, object]:
+        """Patient-level ground truth of the structuring deliverable (no identifier but the
+        internal patient id; dates are the generator's, before pseudonymisation shifts them)."""
+        return {
+            "patient_id": patient_id,
+            "cancer": self.cancer.key,
+            "site": self.site,
+            "site_code": self.site_code,
+            "histology": self.histology,
+            "grade": self.grade,
+            "tnm": self.tnm,
+            "metastatic": self.metastatic,
+            "biomarkers": [
+                {"name": m.name, "result": m.result, "status": m.status} for m in self.biomarkers
+            ],
+            "treatments": [*self.treatments, *self.targeted],
+            "responses": list(self.responses),
+            "documents": documents,
+            "diagnosis_date": self.diagnosis.isoformat() if self.diagnosis else None,
+        }
 
 
 @dataclass(slots=True)

@@ -42,6 +42,9 @@ class Generated:
 
     document: Document
     records: dict[str, Record]
+    #: Patient-level truth of an oncology patient, on the patient's last document only
+    #: (a patient cut short by ``n_documents`` has none).
+    patient: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -65,10 +68,20 @@ def _staff(settings: GenerateSettings, factory: IdentityFactory) -> dict[str, Si
 def _onco_case(rng: random.Random) -> OncoCase:
     cancer = rng.choice(CANCERS)
     site, site_code = rng.choice(cancer.sites)
-    markers = [BiomarkerResult(m.name, *rng.choice(m.results)) for m in cancer.biomarkers]
+    markers = [
+        BiomarkerResult(m.name, *rng.choice(m.results))
+        for m in cancer.biomarkers
+        if not m.optional or rng.random() < 0.5
+    ]
     metastatic = "M1" in rng.choice(cancer.tnm) or rng.random() < 0.2
     tnm = rng.choice([t for t in cancer.tnm if ("M1" in t) == metastatic] or list(cancer.tnm))
+    metastatic = "M1" in tnm  # the stage the reports write is the truth
     treatments = rng.sample(cancer.treatments, k=min(2, len(cancer.treatments)))
+    targeted = [  # most patients with a targetable result receive the therapy
+        drug
+        for m in markers
+        if m.status == "positive" and (drug := cancer.targeted.get(m.name)) and rng.random() < 0.7
+    ]
     return OncoCase(
         cancer=cancer,
         site=site,
@@ -79,6 +92,7 @@ def _onco_case(rng: random.Random) -> OncoCase:
         biomarkers=markers,
         treatments=treatments,
         metastatic=metastatic,
+        targeted=targeted,
     )
 
 
@@ -220,6 +234,10 @@ def patient_documents(
                 source="synthetic",
             )
             out.append(Generated(doc, _records(doc_id, b, ctx, kind)))
+            if onco is not None and onco.diagnosis is None:
+                onco.diagnosis = stay.admission
+    if onco is not None and out:
+        out[-1].patient = onco.truth(patient_id, [g.document.doc_id for g in out])
     return out
 
 

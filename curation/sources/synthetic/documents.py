@@ -399,6 +399,7 @@ def fiche_rcp(b: DocBuilder, ctx: Ctx) -> None:
     )
     if rng.random() < 0.5:
         cl.family_history(b, ctx)
+        cl.genetic_testing(b, ctx, case)
     b.title("Anatomopathologie")
     cl.histology_sentence(b, ctx, case, coded=False)
     cl.biomarker_lines(b, ctx, case)

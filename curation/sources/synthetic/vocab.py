@@ -347,6 +347,7 @@ class Biomarker:
 
     name: str  # as written in the report
     results: tuple[tuple[str, str], ...]  # (result text, status)
+    optional: bool = False  # tested in some patients only (BRCA: on family history or age)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +380,7 @@ BREAST = Cancer(
         "carcinome infiltrant de type non spécifique",
     ),
     grades=("grade SBR II", "grade SBR III", "grade de Elston et Ellis 2", "grade EE 1"),
-    tnm=("pT2N1aM0", "pT1cN0M0", "cT2N0M0", "pT3N2aM0", "ypT1bN0"),
+    tnm=("pT2N1aM0", "pT1cN0M0", "cT2N0M0", "pT3N2aM0", "ypT1bN0", "cT2N1M1", "pT3N2aM1"),
     biomarkers=(
         Biomarker(
             "RE",
@@ -406,12 +407,23 @@ BREAST = Cancer(
                 ("score 2+, ISH non amplifié", "negative"),
                 ("score 2+, ISH amplifié", "positive"),
                 ("score 2+, ISH en cours", "equivocal"),
+                ("score 2+, FISH amplifiée", "positive"),
             ),
         ),
         Biomarker(
             "Ki67",
             (("à 25 %", "positive"), ("à 10 %", "negative"), ("non évaluable", "not_assessed")),
         ),
+        Biomarker(
+            "BRCA1/2",
+            (
+                ("absence de variant pathogène", "negative"),
+                ("mutation pathogène de BRCA2", "positive"),
+                ("variant de signification inconnue", "equivocal"),
+            ),
+            optional=True,
+        ),
+        Biomarker("PD-L1", (("CPS à 15", "positive"), ("CPS < 1", "negative")), optional=True),
     ),
     treatments=(
         "tumorectomie avec ganglion sentinelle",
@@ -445,9 +457,25 @@ LUNG = Cancer(
                 ("mutation L858R", "positive"),
             ),
         ),
-        Biomarker("ALK", (("réarrangement positif", "positive"), ("négatif en IHC", "negative"))),
-        Biomarker("ROS1", (("non réarrangé", "negative"),)),
-        Biomarker("KRAS", (("mutation G12C", "positive"), ("non muté", "negative"))),
+        Biomarker(
+            "ALK",
+            (
+                ("réarrangement positif", "positive"),
+                ("négatif en IHC", "negative"),
+                ("fusion EML4-ALK", "positive"),
+            ),
+        ),
+        Biomarker(
+            "ROS1", (("non réarrangé", "negative"), ("fusion CD74-ROS1 détectée", "positive"))
+        ),
+        Biomarker(
+            "KRAS",
+            (
+                ("mutation G12C", "positive"),
+                ("non muté", "negative"),
+                ("absence de mutation", "negative"),
+            ),
+        ),
         Biomarker(
             "PD-L1",
             (
@@ -476,7 +504,14 @@ COLON = Cancer(
     grades=("bien différencié", "moyennement différencié", "de bas grade"),
     tnm=("pT3N1bM0", "pT4aN2aM1a", "pT2N0M0", "pT3N0M0"),
     biomarkers=(
-        Biomarker("KRAS", (("muté (G12D)", "positive"), ("sauvage", "negative"))),
+        Biomarker(
+            "KRAS",
+            (
+                ("muté (G12D)", "positive"),
+                ("sauvage", "negative"),
+                ("absence de mutation", "negative"),
+            ),
+        ),
         Biomarker("NRAS", (("sauvage", "negative"),)),
         Biomarker("BRAF", (("mutation V600E", "positive"), ("non muté", "negative"))),
         Biomarker(
