@@ -42,7 +42,7 @@ $(KEY_FILE):
 	@echo "Created the surrogate key $(KEY_FILE) (untracked; keep it to reproduce surrogates)"
 
 # Use cases the main command takes through the whole loop
-USE_CASES ?= pseudonymisation icd10_coding
+USE_CASES ?= pseudonymisation icd10_coding oncology_extraction oncology_response
 
 run: $(STAMP) $(KEY_FILE) ## The whole loop on the embedded default: pipeline, Label Studio, experts, gates, gold, release
 	$(BIN)/curation studio up
