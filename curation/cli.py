@@ -412,6 +412,25 @@ def evaluate(
     _say(stage.render(metrics))
 
 
+@app.command()
+def structure(
+    name: str = typer.Argument(..., help="structure in params.yaml (structure.<name>): oncology"),
+    params: Path = ParamsOption,
+    source: str | None = typer.Option(
+        None, "--source", help="gold | predicted records (default: structure.<name>.source)"
+    ),
+) -> None:
+    """One row per patient from document-level results, and trial pre-screening on it."""
+    from curation.io import InputError
+    from curation.stages import structure as stage
+
+    try:
+        summary = stage.run(name, load_params(params), source=source)
+    except (ParamsError, InputError, KeyError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _say(summary.render())
+
+
 @app.command("usecases")
 def list_usecases() -> None:
     """List the registered use cases with their version and label set."""
