@@ -41,6 +41,7 @@ class CardData:
     provenance: dict[str, Any]
     license: str
     baselines: dict[str, float | None] = field(default_factory=dict)
+    headline: str = "micro F1"
     limitations: list[str] = field(default_factory=list)
     changelog: str = ""
 
@@ -155,7 +156,7 @@ def render(data: CardData) -> str:
         "",
         "## Baselines (test split)",
         "",
-        *_table(["baseline", "micro F1"], [[k, v] for k, v in data.baselines.items()]),
+        *_table(["baseline", data.headline], [[k, v] for k, v in data.baselines.items()]),
         "",
         "## Provenance",
         "",

@@ -37,7 +37,7 @@ from typing import Any
 
 from curation import paths
 from curation.io import InputError, file_sha256, read_records
-from curation.metrics.summary import main_scores
+from curation.metrics.summary import headline, main_scores
 from curation.release import ReleaseRefused, card, manifest, publish, versioning
 from curation.release.baselines import score_files, write_reports
 from curation.release.formats import write_brat, write_conll, write_jsonl, write_parquet
@@ -61,6 +61,7 @@ class ReleaseSummary:
     splits: dict[str, int] = field(default_factory=dict)
     unchanged: bool = False
     baselines: dict[str, float | None] = field(default_factory=dict)
+    headline: str = "micro F1"  # what the baselines' figure measures (summary.headline)
     tag: str | None = None
     changes: dict[str, Any] = field(default_factory=dict)
 
@@ -70,7 +71,7 @@ class ReleaseSummary:
             return f"release {self.use_case} v{self.version}: already released{tagged}, unchanged"
         sizes = ", ".join(f"{k} {v}" for k, v in self.splits.items())
         lines = [f"released {self.use_case} v{self.version} -> {self.folder} ({sizes})"]
-        lines += [f"  baseline {k}: micro F1 {v} (test)" for k, v in self.baselines.items()]
+        lines += [f"  baseline {k}: {self.headline} {v} (test)" for k, v in self.baselines.items()]
         lines.append(f"  report: {self.folder / 'report' / 'index.html'}")
         lines.append(
             f"  tagged {self.tag}"
@@ -268,6 +269,7 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
         quality["validate benchmark"] = validation.success
         summary = ReleaseSummary(use_case_id, version, folder, changes=changes)
         summary.baselines = {k: main_scores(v).get("f1") for k, v in scored.items()}
+        summary.headline = next((headline(v) for v in scored.values()), summary.headline)
         _install(folder, staging)
     summary.splits = {s: len(rs) for s, rs in by_split.items()}
     agreement = _read_json(paths.quality_dir(use_case_id) / "agreement.json")
@@ -304,6 +306,7 @@ def run(use_case_id: str, version: str, params: Params, *, tag: bool = False) ->
             provenance=provenance,
             license=settings.license,
             baselines=summary.baselines,
+            headline=summary.headline,
             limitations=settings.limitations,
             changelog=entry,
         )

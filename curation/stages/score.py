@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from curation import paths
 from curation.io import atomic_writer, read_records
+from curation.metrics import summary
 from curation.settings import Params
 from curation.stages.preannotate import documents_path
 from curation.usecases import get
@@ -57,6 +58,17 @@ def run(
 
 
 def render(use_case_id: str, metrics: dict[str, Any]) -> str:
+    if summary.is_class_metrics(metrics):  # one class per document (treatment response)
+        main = summary.main_scores(metrics)
+        lines = [
+            f"{use_case_id}: {summary.headline(metrics)} {main['f1']} "
+            f"[{main['low']}, {main['high']}]; accuracy {main['accuracy']}; kappa {main['kappa']}"
+        ]
+        lines += [
+            f"  {label:<18} P {row['precision']}  R {row['recall']}  F1 {row['f1']}"
+            for label, row in summary.label_scores(metrics).items()
+        ]
+        return "\n".join(lines)
     if "strict" not in metrics:  # document codes (CIM-10): micro/category F1, DP, ranking
         micro, at_k = metrics["micro"], metrics.get("at_k", {})
         ranked = ", ".join(f"P@{k} {v['precision']} R@{k} {v['recall']}" for k, v in at_k.items())
@@ -79,4 +91,11 @@ def render(use_case_id: str, metrics: dict[str, Any]) -> str:
         lines.append(f"  leak rate {metrics['leak']['leak_rate']} (share of PHI characters left)")
     for label, row in metrics["strict"]["per_label"].items():
         lines.append(f"  {label:<16} P {row['precision']}  R {row['recall']}  F1 {row['f1']}")
+    relations = metrics.get("relations", {}).get("micro")
+    if relations:  # span use cases with relations and attributes (oncology extraction)
+        lines.append(
+            f"  relations: P {relations['precision']} R {relations['recall']} F1 {relations['f1']}"
+        )
+    for name, row in metrics.get("attributes", {}).get("per_attribute", {}).items():
+        lines.append(f"  attribute {name}: accuracy {row.get('accuracy')} (n {row.get('n')})")
     return "\n".join(lines)

@@ -63,13 +63,16 @@ from curation.usecases.base import UseCase
 
 
 def prediction_score(record: Record) -> float:
-    """Score of a whole prediction: the **minimum** of its span scores (1.0 without spans).
+    """Score of a whole prediction: the **minimum** of its span scores (1.0 without spans) and
+    of ``provenance["score"]`` when the pre-annotator gives one for the whole document.
 
     Label Studio's uncertainty sampling serves the lowest-scored tasks first. A document is as
     uncertain as its least certain span: one doubtful name among twenty sure dates must bring
     the document forward, which a mean over many confident spans would hide.
     """
-    return min((span.score for span in record.spans), default=1.0)
+    spans = min((span.score for span in record.spans), default=1.0)
+    whole = record.provenance.get("score")  # a document-level prediction's own confidence
+    return min(spans, float(whole)) if isinstance(whole, int | float) else spans
 
 
 def record_to_task(
