@@ -22,6 +22,35 @@ class Preannotator(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class SpanAttribute:
+    """An attribute an expert gives a span: a flag, or one value of a closed set.
+
+    Parameters
+    ----------
+    name
+        Key of the attribute in a record's ``attributes`` entries (``negated``, ``status``).
+    values
+        The values it may take; empty, it is a flag (``true`` or ``false``).
+    labels
+        Labels of the spans that may carry it; empty, every label (a result's ``status``
+        belongs to ``BIOMARKER_RESULT`` spans only).
+    """
+
+    name: str
+    values: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+
+    @property
+    def is_flag(self) -> bool:
+        """Whether the attribute is a flag (``true``/``false``) rather than a value."""
+        return not self.values
+
+    def allowed(self) -> list[str | bool]:
+        """The values a record may hold: ``[True, False]`` for a flag, else :attr:`values`."""
+        return [True, False] if self.is_flag else list(self.values)
+
+
+@dataclass(frozen=True, slots=True)
 class UseCase:
     """A registered, versioned use case declaration.
 
@@ -61,6 +90,15 @@ class UseCase:
         ``"module:function"`` taking a document's text and telling whether it is a task of
         this use case, among its ``doc_types`` (treatment response: the reports that assess
         a treatment, not the diagnosis work-up); unset: every document of those types.
+    relations
+        Relation types between spans (records' ``relations``: ``{"from": i, "to": j,
+        "type": ...}``, span indexes); empty: the use case has no relations.
+    relation_ends
+        ``(type, from label, to label)``: the label pairs a relation type may link
+        (``("has_result", "BIOMARKER", "BIOMARKER_RESULT")``); a type not listed links any.
+    span_attributes
+        Attributes of spans (records' ``attributes``: ``{"span": i, key: value}``), see
+        :class:`SpanAttribute`; empty: none are declared.
     """
 
     id: str
@@ -76,6 +114,9 @@ class UseCase:
     vocabulary: str | None = None
     doc_types: tuple[str, ...] = ()
     selector: str | None = None
+    relations: tuple[str, ...] = ()
+    relation_ends: tuple[tuple[str, str, str], ...] = ()
+    span_attributes: tuple[SpanAttribute, ...] = ()
 
     def label_set(self) -> frozenset[str]:
         """Every label a record may hold: the vocabulary if declared, else ``labels``."""
@@ -85,7 +126,7 @@ class UseCase:
 
     def selects(self) -> Callable[[str], bool] | None:
         """The text test of :attr:`selector`, or ``None`` when every document is a task."""
-        return None if self.selector is None else resolve(self.selector)  # type: ignore[no-any-return]
+        return None if self.selector is None else resolve(self.selector)
 
     @property
     def config_name(self) -> str:
