@@ -12,6 +12,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from curation.structure.criteria import Criterion
+
 DEFAULT_PARAMS = Path("params.yaml")
 
 
@@ -175,6 +177,38 @@ class CoderSettings(_Section):
     seed: int = 0
 
 
+class ResponseSettings(_Section):
+    """The treatment response classifier (``oncology_response``): RECIST rules first, a TF-IDF +
+    logistic regression over the five responses where the rules find no single affirmed
+    statement. Training saves these settings with the model, so that pre-annotation reads
+    them from the model folder."""
+
+    word_ngrams: tuple[int, int] = Field((1, 2), description="word n-gram range of the TF-IDF")
+    char_ngrams: tuple[int, int] | None = Field(
+        (3, 5), description="char_wb n-gram range; unset = words only"
+    )
+    min_df: int = Field(2, ge=1, description="least documents an n-gram appears in")
+    max_features: int | None = Field(100_000, ge=1, description="per analyzer; unset = all")
+    C: float = Field(10.0, gt=0, description="inverse regularisation of the logistic regression")
+    rule_score: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="weight of an unambiguous affirmed rule statement, mixed with the "
+        "classifier's probabilities (its score alone in rules-only mode)",
+    )
+    ambiguous_score: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="score of a rules-only answer when the rules found conflicting statements",
+    )
+    validation_share: float = Field(
+        0.2, ge=0, lt=1, description="training documents held out to report scores"
+    )
+    seed: int = 0
+
+
 class TrainUseCaseSettings(_Section):
     """How one use case's model is trained: on expert gold when given, else synthetic."""
 
@@ -183,6 +217,7 @@ class TrainUseCaseSettings(_Section):
     synthetic: SyntheticTrainingCorpus = Field(default_factory=SyntheticTrainingCorpus)
     model: TokenClassifierSettings = Field(default_factory=TokenClassifierSettings)
     coder: CoderSettings = Field(default_factory=CoderSettings)
+    response: ResponseSettings = Field(default_factory=ResponseSettings)
 
     @model_validator(mode="after")
     def _gold_with_documents(self) -> TrainUseCaseSettings:
@@ -354,6 +389,18 @@ class AnnotatorProfile(_Section):
     wrong_principal_rate: float = Field(
         0.0, ge=0, le=1, description="coded use cases: chance that a DAS is chosen as DP instead"
     )
+    flag_error_rate: float = Field(
+        0.0, ge=0, le=1, description="chance, per flag of a span (negated...), that it is flipped"
+    )
+    status_error_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="chance that a span's declared value (a result's status) becomes another",
+    )
+    relation_miss_rate: float = Field(
+        0.0, ge=0, le=1, description="chance that a gold relation between spans is left out"
+    )
     speed: float = Field(1.0, gt=0, description="work speed; lead time is divided by it")
 
 
@@ -369,6 +416,9 @@ def _default_annotators() -> list[AnnotatorProfile]:
             missed_code_rate=0.03,
             sibling_rate=0.02,
             wrong_principal_rate=0.02,
+            flag_error_rate=0.02,
+            status_error_rate=0.02,
+            relation_miss_rate=0.02,
         ),
         AnnotatorProfile(
             name="expert-b",
@@ -380,6 +430,9 @@ def _default_annotators() -> list[AnnotatorProfile]:
             missed_code_rate=0.1,
             sibling_rate=0.06,
             wrong_principal_rate=0.05,
+            flag_error_rate=0.05,
+            status_error_rate=0.05,
+            relation_miss_rate=0.05,
             speed=1.3,
         ),
         AnnotatorProfile(
@@ -392,6 +445,9 @@ def _default_annotators() -> list[AnnotatorProfile]:
             missed_code_rate=0.2,
             sibling_rate=0.15,
             wrong_principal_rate=0.12,
+            flag_error_rate=0.1,
+            status_error_rate=0.1,
+            relation_miss_rate=0.1,
             speed=0.7,
         ),
     ]
@@ -477,6 +533,30 @@ class AgreementSettings(_Section):
     seed: int = 0
 
 
+class StructureSettings(_Section):
+    """``structure.<name>``: a patient table built from document-level results, trial
+    pre-screening on it (:mod:`curation.structure.criteria` documents the criteria grammar)."""
+
+    source: Literal["gold", "predicted"] = Field(
+        "gold", description="gold: data/gold/<use_case>; predicted: data/preannotations/"
+    )
+    extraction: str = Field("oncology_extraction", description="use case of the entities")
+    response: str = Field("oncology_response", description="use case of treatment responses")
+    documents: str = Field(
+        "data/pseudonymised/documents.parquet", description="doc_id -> patient_id, created_at"
+    )
+    output: str | None = Field(
+        None, description="tables and screening; default data/structured/<name>"
+    )
+    reports: str | None = Field(
+        None, description="evaluation.json (metrics); default reports/structure/<name>"
+    )
+    truth: str | None = Field(
+        None, description="patient-level truth; default: <generate.answer_keys>/patients/<name>"
+    )
+    criteria: dict[str, Criterion] = Field(default_factory=dict)
+
+
 class LabelNoiseSettings(_Section):
     """``adjudicate.noise``: cross-validated model that flags doubtful gold for a second look."""
 
@@ -529,6 +609,7 @@ class Params(BaseModel):
     agreement: AgreementSettings = Field(default_factory=AgreementSettings)
     adjudicate: AdjudicateSettings = Field(default_factory=AdjudicateSettings)
     release: ReleaseSettings = Field(default_factory=ReleaseSettings)
+    structure: dict[str, StructureSettings] = Field(default_factory=dict)
 
 
 class ParamsError(ValueError):

@@ -18,6 +18,19 @@ annotations by one annotator, the last one counts):
    (CIM-10 DP/DAS) the principal label's evidence is marked with the principal role.
    Generated content (sections, items) is accepted only when every annotator wrote the same.
 
+   Span use cases with relations and span attributes (oncology: biomarker -> result,
+   negation, status) vote on them too, and index them by the consensus spans (sorted by
+   start, end, label), never by one annotator's spans. A candidate relation is ``(type, from
+   span, to span)``, spans compared by ``(start, end, label)``; it is voted like a span
+   (accepted if ``share >= q`` with both endpoints accepted, rejected if ``share <= 1 - q``,
+   unsettled otherwise: a dispute ``relation``). An attribute of an accepted span takes, key by
+   key, the value most of the annotators who marked that span gave it (an annotator without
+   the key votes "absent"); a tie is a dispute ``attribute <key>``. Attributes without a span
+   (document level) are voted the same way among all annotators. A relation or attribute
+   entry whose span index does not exist in its annotation takes no part in the vote (the
+   ``annotations`` gate reports it). Other kinds keep the first annotator's relations and
+   attributes (labels with roles: the roles of their evidence).
+
 A document with anything unsettled is a :class:`Conflict`: it is written to the conflict list
 with the competing versions and the disputed places, and becomes gold once a reviewer settles
 it (rule 1). With ``q = 0.5`` (the default) a span proposed by one of two annotators is kept,
@@ -25,9 +38,10 @@ which favours recall (right for pseudonymisation); ``q = 2/3`` sends every two-a
 disagreement to review and takes the majority of three.
 
 Spans are trimmed of the white space around them first (an editor's selection often takes
-a trailing space or line break). Every gold record keeps its provenance: rule, annotation
-keys, annotators, quorum and the agreement between annotators on that document (mean
-pairwise F1, ``None`` with one annotator).
+a trailing space or line break); relations and attributes follow their spans (those of a span
+left empty by trimming are dropped with it), for every rule. Every gold record keeps its
+provenance: rule, annotation keys, annotators, quorum and the agreement between annotators on
+that document (mean pairwise F1, ``None`` with one annotator).
 """
 
 from __future__ import annotations
@@ -213,6 +227,114 @@ def _overlapping(keys: Sequence[tuple[int, int, str]]) -> list[list[tuple[int, i
     return groups
 
 
+#: A span as relations and attributes name it in a vote.
+SpanKey = tuple[int, int, str]
+
+
+def _span_key(span: Span) -> SpanKey:
+    return (span.start, span.end, span.label)
+
+
+def _span_at(record: Record, index: Any) -> Span | None:
+    """The span at ``index`` of ``record``, or ``None`` if that is not a span index."""
+    if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(record.spans):
+        return record.spans[index]
+    return None
+
+
+def relation_consensus(
+    versions: Sequence[Annotated], spans: Sequence[Span], quorum: float
+) -> tuple[list[dict[str, Any]], list[Dispute]]:
+    """Accepted relations, indexed by the consensus ``spans``, and the disputes."""
+    votes: Counter[tuple[str, SpanKey, SpanKey]] = Counter()
+    for annotation in versions:
+        record, keys = annotation.record, set()
+        for relation in record.relations:
+            first = _span_at(record, relation.get("from"))
+            second = _span_at(record, relation.get("to"))
+            if first is not None and second is not None:
+                keys.add((str(relation.get("type")), _span_key(first), _span_key(second)))
+        votes.update(keys)
+    index = {_span_key(s): i for i, s in enumerate(spans)}
+    relations, disputes = [], []
+    for (kind, head, tail), count in sorted(votes.items()):
+        verdict = _verdict(count, len(versions), quorum)
+        if verdict == "accepted" and head in index and tail in index:
+            relations.append({"from": index[head], "to": index[tail], "type": kind})
+        elif verdict != "rejected":
+            name = f"{kind}[{head[0]}:{head[1]}->{tail[0]}:{tail[1]}]"
+            start, end = min(head[0], tail[0]), max(head[1], tail[1])
+            disputes.append(Dispute({name: count}, start, end, "relation"))
+    relations.sort(key=lambda r: (r["from"], r["to"], r["type"]))
+    return relations, disputes
+
+
+def _entries(record: Record) -> tuple[dict[SpanKey, dict[str, Any]], dict[str, Any]]:
+    """Attributes of ``record`` by span key (entries of one span merged), and document ones."""
+    by_span: dict[SpanKey, dict[str, Any]] = {}
+    document: dict[str, Any] = {}
+    for entry in record.attributes:
+        if "span" not in entry:
+            document.update(entry)
+        elif (span := _span_at(record, entry["span"])) is not None:
+            values = {k: v for k, v in entry.items() if k != "span"}
+            by_span.setdefault(_span_key(span), {}).update(values)
+    return by_span, document
+
+
+def _majority(
+    held: Sequence[Mapping[str, Any]], where: Span | None
+) -> tuple[dict[str, Any], list[Dispute]]:
+    """Key by key, the value most of ``held`` give (absent counts); a tie is a dispute."""
+    keys = list(dict.fromkeys(k for values in held for k in values))
+    voted: dict[str, Any] = {}
+    disputes = []
+    for key in keys:
+        tally: Counter[str] = Counter()
+        seen: dict[str, Any] = {}
+        for values in held:
+            value = values.get(key)
+            seen[repr(value)] = value
+            tally[repr(value)] += 1
+        ranked = tally.most_common()
+        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+            votes = {str(seen[v]): n for v, n in ranked}
+            start, end = (where.start, where.end) if where else (None, None)
+            disputes.append(Dispute(votes, start, end, f"attribute {key}"))
+        elif seen[ranked[0][0]] is not None:
+            voted[key] = seen[ranked[0][0]]
+    return voted, disputes
+
+
+def attribute_consensus(
+    versions: Sequence[Annotated], spans: Sequence[Span]
+) -> tuple[list[dict[str, Any]], list[Dispute]]:
+    """Attributes of the consensus ``spans`` (by index) and of the document, and disputes."""
+    marked = [{_span_key(s) for s in a.record.spans} for a in versions]
+    entries = [_entries(a.record) for a in versions]
+    attributes: list[dict[str, Any]] = []
+    disputes: list[Dispute] = []
+    for i, span in enumerate(spans):
+        key = _span_key(span)
+        if not any(key in by_span for by_span, _ in entries):
+            continue
+        held = [
+            by_span.get(key, {})
+            for keys, (by_span, _) in zip(marked, entries, strict=True)
+            if key in keys
+        ]
+        voted, found = _majority(held, span)
+        attributes.append({"span": i, **voted})
+        disputes += found
+    documents = [document for _, document in entries]
+    if any(documents):
+        voted, found = _majority(documents, None)
+        if voted:
+            attributes.append(voted)
+        disputes += found
+    return attributes, disputes
+
+
 def label_consensus(
     versions: Sequence[Annotated], quorum: float
 ) -> tuple[list[str], list[Dispute]]:
@@ -286,19 +408,46 @@ def trim(span: Span) -> Span | None:
     return Span(start, start + len(text), span.label, text, span.score, span.origin)
 
 
+#: Marks a relation or attribute whose span trimming removed.
+_DROPPED = object()
+
+
 def _trimmed(annotation: Annotated) -> Annotated:
+    """The annotation with its spans trimmed; relations and attributes keep their spans (a
+    span trimmed to nothing is dropped with them, and the indexes after it move down)."""
     record = annotation.record
-    spans = [t for s in record.spans if (t := trim(s)) is not None]
-    if spans == record.spans:
+    trimmed = [trim(s) for s in record.spans]
+    if trimmed == record.spans:
         return annotation
+    kept = [i for i, t in enumerate(trimmed) if t is not None]
+    relations, attributes = record.relations, record.attributes
+    if len(kept) < len(trimmed):
+        index = {old: new for new, old in enumerate(kept)}
+
+        def moved(value: Any) -> Any:
+            """The new index of a kept span, ``_DROPPED`` for a dropped one; a value that is
+            no span index stays as it is (the gates report it)."""
+            return index.get(value, _DROPPED) if _span_at(record, value) else value
+
+        relations = [
+            {**r, "from": head, "to": tail}
+            for r in relations
+            if (head := moved(r.get("from"))) is not _DROPPED
+            and (tail := moved(r.get("to"))) is not _DROPPED
+        ]
+        attributes = [
+            a if "span" not in a else {**a, "span": moved(a["span"])}
+            for a in attributes
+            if "span" not in a or moved(a["span"]) is not _DROPPED
+        ]
     copy = Record(
         record.doc_id,
         record.use_case,
         record.origin,
-        spans=spans,
+        spans=[t for t in trimmed if t is not None],
         labels=record.labels,
-        relations=record.relations,
-        attributes=record.attributes,
+        relations=relations,
+        attributes=attributes,
         sections=record.sections,
         items=record.items,
     )
@@ -338,6 +487,9 @@ def adjudicate_document(
     roles: list[dict[str, Any]] = []
     if use_case.kind == "spans":
         result.spans, disputes = span_consensus(versions, quorum)
+        result.relations, linked = relation_consensus(versions, result.spans, quorum)
+        result.attributes, marked = attribute_consensus(versions, result.spans)
+        disputes = sorted([*disputes, *linked, *marked], key=lambda d: (d.start or 0, d.end or 0))
     elif use_case.kind == "labels":
         result.labels, disputes = label_consensus(versions, quorum)
         result.spans, roles = label_evidence(versions, result.labels, use_case.roles)
@@ -347,9 +499,12 @@ def adjudicate_document(
         result.sections, result.items = versions[0].record.sections, versions[0].record.items
     if disputes:
         return Conflict(doc_id, use_case.id, versions, disputes, agreement)
-    first = versions[0].record
-    result.relations = first.relations
-    result.attributes = roles if use_case.kind == "labels" and use_case.roles else first.attributes
+    if use_case.kind != "spans":
+        first = versions[0].record
+        result.relations = first.relations
+        result.attributes = (
+            roles if use_case.kind == "labels" and use_case.roles else first.attributes
+        )
     return _gold(result, use_case, "consensus", versions, agreement, quorum)
 
 

@@ -26,6 +26,10 @@ expectation that uses it), registered on import so that suites stored as JSON fi
 ``expect_column_value_shares_to_be_between``
     each listed value's share of the rows lies in its ``[min, max]`` bounds (label
     distribution, split sizes).
+``expect_column_pair_values_to_be_in_set_of_key``
+    each value of ``column_B`` is one of ``value_sets[value of column_A]`` (types compared too:
+    ``true`` is not ``1``); values of ``column_A`` that ``value_sets`` does not name are free
+    (an attribute's values or labels, a relation type's label pair).
 
 Map expectations are vectorised with pandas where the check allows; the span-slice and
 residual-identifier checks loop in Python over rows (1,000,000 spans in about a second).
@@ -331,3 +335,52 @@ class ExpectColumnValueSharesToBeBetween(ColumnAggregateExpectation):
             "success": total > 0 and not outside,
             "result": {"observed_value": observed, "details": {"outside": outside}},
         }
+
+
+# --- values allowed per key -------------------------------------------------------------------
+
+
+def allowed_for_key(key: Any, value: Any, value_sets: Mapping[str, Sequence[Any]]) -> bool:
+    """Whether ``value`` is one of ``value_sets[key]`` (``True`` when the key is not named).
+
+    >>> sets = {"negated": [True, False], "status": ["positive", "negative"]}
+    >>> allowed_for_key("status", "positive", sets), allowed_for_key("negated", 1, sets)
+    (True, False)
+    >>> allowed_for_key("family", "oui", sets)
+    True
+    """
+    if not isinstance(key, str) or key not in value_sets:
+        return True
+    return any(value == v and type(value) is type(v) for v in value_sets[key])
+
+
+class ColumnPairValuesInSetOfKey(ColumnPairMapMetricProvider):
+    condition_metric_name = "column_pair_values.in_set_of_key"
+    condition_domain_keys = _PAIR_KEYS
+    condition_value_keys = ("value_sets",)
+
+    @column_pair_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_A: pd.Series, column_B: pd.Series, **kwargs: Any) -> pd.Series:
+        value_sets = kwargs.get("value_sets") or {}
+        ok = [
+            allowed_for_key(key, value, value_sets)
+            for key, value in zip(column_A.tolist(), column_B.tolist(), strict=True)
+        ]
+        return pd.Series(ok, index=column_A.index)
+
+
+class ExpectColumnPairValuesToBeInSetOfKey(ColumnPairMapExpectation):
+    """Expect each ``column_B`` value to be one of the values ``value_sets`` gives its key.
+
+    ``column_A`` holds the key (an attribute name, a relation type), ``column_B`` the value
+    (the attribute's value, the span label, the relation's label pair); a key that
+    ``value_sets`` does not name is not checked (another expectation says whether it is
+    declared).
+    """
+
+    map_metric: ClassVar[str] = "column_pair_values.in_set_of_key"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly", "value_sets", "ignore_row_if")
+    value_sets: dict[str, list[Any]] | SuiteParameterDict = Field(default_factory=dict)
+    ignore_row_if: Literal["both_values_are_missing", "either_value_is_missing", "neither"] = (
+        "both_values_are_missing"
+    )

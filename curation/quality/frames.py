@@ -188,6 +188,89 @@ def principal_frame(
     return frame
 
 
+def _span_index(record: Record, value: Any) -> int | None:
+    """``value`` if it is the index of a span of ``record``, else ``None``."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(record.spans):
+        return value
+    return None
+
+
+def relations_frame(loaded: Iterable[tuple[int, Record, str]]) -> pd.DataFrame:
+    """One row per relation: its type, span indexes and their labels (no span text).
+
+    ``from``/``to`` are the span indexes (``None`` when the value is not a span index of the
+    record, and then ``from_label``/``to_label`` are ``None`` too); ``relation`` is its
+    position in the record; ``ends`` is ``"FROM_LABEL -> TO_LABEL"`` (``None`` unless both
+    ends are spans).
+    """
+    rows = []
+    for line, record, _ in loaded:
+        for number, relation in enumerate(record.relations):
+            head = _span_index(record, relation.get("from"))
+            tail = _span_index(record, relation.get("to"))
+            first = None if head is None else record.spans[head].label
+            second = None if tail is None else record.spans[tail].label
+            ends = None if first is None or second is None else f"{first} -> {second}"
+            kind = relation.get("type")
+            rows.append(
+                (
+                    line,
+                    record.doc_id,
+                    number,
+                    None if kind is None else str(kind),
+                    head,
+                    tail,
+                    first,
+                    second,
+                    ends,
+                )
+            )
+    columns = [
+        "record",
+        "doc_id",
+        "relation",
+        "type",
+        "from",
+        "to",
+        "from_label",
+        "to_label",
+        "ends",
+    ]
+    return pd.DataFrame(rows, columns=columns).astype(object)
+
+
+def attributes_frame(loaded: Iterable[tuple[int, Record, str]]) -> pd.DataFrame:
+    """One row per span attribute value: ``{"span": i, "negated": false}`` is one row.
+
+    Columns: ``record``, ``doc_id``, ``span``, the span's ``start``, ``end`` and ``label``
+    (``None`` when ``span`` is not a span index of the record; ``span`` itself is kept if it is
+    an integer), ``key`` and ``value``. An entry holding only
+    ``span`` gives one row without key. Document-level entries (no ``span``) are left out.
+    ``value`` may hold anything an annotator typed: suites flag the expectations reading it
+    ``redact_values``.
+    """
+    rows = []
+    for line, record, _ in loaded:
+        for entry in record.attributes:
+            if "span" not in entry:
+                continue
+            raw = entry["span"]
+            index = _span_index(record, raw)
+            where: tuple[Any, ...]
+            if index is None:  # an integer still names the entry in reports
+                kept = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+                where = (line, record.doc_id, kept, None, None, None)
+            else:
+                span = record.spans[index]
+                where = (line, record.doc_id, index, span.start, span.end, span.label)
+            values: list[tuple[str | None, Any]] = [
+                (k, v) for k, v in entry.items() if k != "span"
+            ] or [(None, None)]
+            rows += [(*where, key, value) for key, value in values]
+    columns = ["record", "doc_id", "span", "start", "end", "label", "key", "value"]
+    return pd.DataFrame(rows, columns=columns).astype(object)
+
+
 def gold_frame(loaded: LoadedRecords, annotation_keys: set[str]) -> pd.DataFrame:
     """One row per gold record with its provenance: rule, sources cited and found, agreement.
 

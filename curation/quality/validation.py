@@ -247,9 +247,11 @@ def redact(outcome: Any, index_columns: Sequence[str]) -> None:
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars (GX's unexpected lists hold them) as Python values for JSON."""
+    """numpy scalars (GX's unexpected lists hold them) as Python values for JSON; a missing
+    value (GX turns ``None`` in an index column into NaN) as ``None``."""
     item = getattr(value, "item", None)
-    return item() if callable(item) else value
+    value = item() if callable(item) else value
+    return None if isinstance(value, float) and value != value else value
 
 
 # --- running ----------------------------------------------------------------------------------

@@ -9,8 +9,11 @@
 ``preannotations``, ``annotations``, ``gold``
     result records: one row per record (document exists, use case, one record per document
     or annotation), per span (offsets, slice text, label set, scores, overlaps) or per
-    document label; gold adds provenance (rule, cited annotations exist, agreement above
-    ``validate.use_cases.<id>.min_agreement``) and the label distribution bounds;
+    document label, per relation and per span attribute value where the use case declares
+    them (span indexes, declared types, label pairs, values; see
+    :func:`declared_parameters`); gold adds provenance (rule, cited annotations exist,
+    agreement above ``validate.use_cases.<id>.min_agreement``) and the label distribution
+    bounds;
 ``benchmark``
     a released benchmark (``benchmarks/<use_case>/data/<split>.jsonl``): no patient in two
     splits, split sizes, and no residual identifiers in pseudonymised text.
@@ -43,6 +46,8 @@ from curation.usecases.base import UseCase
 STAGES: tuple[str, ...] = ("documents", "preannotations", "annotations", "gold", "benchmark")
 SPAN_INDEX = ("doc_id", "start", "end", "record")
 RECORD_INDEX = ("doc_id", "record")
+RELATION_INDEX = ("doc_id", "record", "relation")
+ATTRIBUTE_INDEX = ("doc_id", "start", "end", "record", "span")
 
 
 class ValidationFailed(RuntimeError):
@@ -87,7 +92,33 @@ def _result_checks(
     if use_case.roles and stage in ("annotations", "gold"):
         principal = frames.principal_frame(loaded, use_case.roles)
         checks.append(Check("principal", principal, RECORD_INDEX, stage=stage))
+    if use_case.relations or any(r.relations for r in loaded.records):
+        relations = frames.relations_frame(loaded)
+        checks.append(Check("relations", relations, RELATION_INDEX, stage=stage))
+    if use_case.span_attributes:
+        attributes = frames.attributes_frame(loaded)
+        checks.append(Check("attributes", attributes, ATTRIBUTE_INDEX, stage=stage))
     return checks
+
+
+def declared_parameters(use_case: UseCase) -> dict[str, Any]:
+    """Suite parameters of the ``relations`` and ``attributes`` suites, from the declaration.
+
+    ``relation_ends`` maps a type to its ``"FROM -> TO"`` label pairs; ``attribute_values``
+    an attribute to its values (``[true, false]`` for a flag); ``attribute_labels`` an
+    attribute restricted to some span labels to those labels.
+    """
+    ends: dict[str, list[str]] = {}
+    for kind, first, second in use_case.relation_ends:
+        ends.setdefault(kind, []).append(f"{first} -> {second}")
+    attributes = use_case.span_attributes
+    return {
+        "relation_types": list(use_case.relations),
+        "relation_ends": ends,
+        "attribute_keys": [a.name for a in attributes],
+        "attribute_values": {a.name: a.allowed() for a in attributes},
+        "attribute_labels": {a.name: list(a.labels) for a in attributes if a.labels},
+    }
 
 
 def plan(stage: str, use_case: UseCase, params: Params, source: Path | None = None) -> Plan:
@@ -103,7 +134,7 @@ def plan(stage: str, use_case: UseCase, params: Params, source: Path | None = No
         "min_agreement": quality.min_agreement,
         "label_bounds": {k: list(v) for k, v in quality.label_bounds.items()},
         "split_bounds": {k: list(v) for k, v in params.validate_.split_bounds.items()},
-    }
+    } | declared_parameters(use_case)
     scope = _scope(use_case)
     if stage == "documents":
         table = source or documents_path(use_case.id, params)

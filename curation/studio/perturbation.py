@@ -1,5 +1,6 @@
 """How a simulated annotator departs from the gold: spans missed, moved, relabelled or added,
-and, for a coded use case with roles (CIM-10), codes missed, confused or put in the wrong role.
+span attributes wrong (a flag flipped, a result's status changed), relations left out, and,
+for a coded use case with roles (CIM-10), codes missed, confused or put in the wrong role.
 
 Everything drawn at random depends on ``(seed, annotator e-mail, doc_id)`` only
 (:func:`annotator_rng`), so a simulation is reproducible whatever the order of the tasks.
@@ -26,6 +27,7 @@ from typing import Any
 
 from curation.schema import Record, Span
 from curation.settings import AnnotatorProfile
+from curation.usecases.base import SpanAttribute
 
 #: Words a spurious span may cover: at least three letters or digits.
 WORD = re.compile(r"\w{3,}")
@@ -46,15 +48,19 @@ def perturb(
     roles: Sequence[str] = (),
     siblings: Callable[[str], Sequence[str]] | None = None,
     role_key: str | None = None,
+    attributes: Sequence[SpanAttribute] = (),
 ) -> Record:
     """The gold as ``profile`` would leave it: spans missed, moved, relabelled, or added.
 
     Four numbers are drawn per gold span, in a fixed order, so that a change of one rate does
-    not reshuffle the others' decisions. Relations and attributes follow their spans (those of
-    a missed span are dropped). Results other than spans (``labels``, ``sections``, ``items``)
-    are copied from the gold unchanged, unless the use case has ``roles`` (principal first):
-    then :func:`perturb_codes` follows, with ``siblings`` giving the codes one may confuse and
-    ``role_key`` the attribute holding a span's role.
+    not reshuffle the others' decisions; then :func:`attribute_errors` and
+    :func:`relation_errors` draw theirs (none for a record without attributes or relations).
+    Relations and attributes follow their spans (those of a missed span are dropped).
+    ``attributes`` are the use case's declared span attributes: those with values (a result's
+    status) may be changed to another of their values. Results other than spans (``labels``,
+    ``sections``, ``items``) are copied from the gold unchanged, unless the use case has
+    ``roles`` (principal first): then :func:`perturb_codes` follows, with ``siblings`` giving
+    the codes one may confuse and ``role_key`` the attribute holding a span's role.
     """
     taken = [(s.start, s.end) for s in gold.spans]
     free = [
@@ -79,6 +85,9 @@ def perturb(
         placed.append((Span(start, end, label, text[start:end], span.score), index))
     order = sorted(range(len(placed)), key=lambda i: _span_key(placed[i][0]))
     new_index = {placed[i][1]: n for n, i in enumerate(order) if placed[i][1] is not None}
+    marks = attribute_errors(gold.attributes, profile, attributes, rng)
+    links = relation_errors(gold.relations, profile, rng)
+    edited = Record(gold.doc_id, gold.use_case, gold.origin, relations=links, attributes=marks)
     record = Record(
         doc_id=gold.doc_id,
         use_case=gold.use_case,
@@ -88,11 +97,63 @@ def perturb(
         sections=dict(gold.sections),
         items=list(gold.items),
     )
-    record.relations, record.attributes = _follow_spans(gold, new_index)
+    record.relations, record.attributes = _follow_spans(edited, new_index)
     record.attributes.sort(key=lambda a: a.get("span", -1))
     if roles and record.labels:
         return perturb_codes(record, profile, roles, siblings or _none, rng, role_key=role_key)
     return record
+
+
+def attribute_errors(
+    entries: Sequence[Mapping[str, Any]],
+    profile: AnnotatorProfile,
+    declared: Sequence[SpanAttribute],
+    rng: random.Random,
+) -> list[dict[str, Any]]:
+    """Span attributes as ``profile`` would give them: flags flipped, values changed.
+
+    For each span entry, in order: one number per flag (a key holding ``true`` or ``false``),
+    flipped below ``flag_error_rate``; two per attribute declared with values and present
+    (``status``), the first below ``status_error_rate`` choosing, with the second, another
+    of its declared values. The number of draws depends on the entries only, never on the
+    rates. Document-level entries (without ``span``) are copied.
+
+    >>> from curation.settings import AnnotatorProfile
+    >>> sloppy = AnnotatorProfile(name="x", email="x@y.fr", flag_error_rate=1.0)
+    >>> attribute_errors([{"span": 0, "negated": False}], sloppy, [], random.Random(0))
+    [{'span': 0, 'negated': True}]
+    """
+    valued = {a.name: a.values for a in declared if a.values}
+    out = []
+    for entry in entries:
+        changed = dict(entry)
+        out.append(changed)
+        if "span" not in entry:
+            continue
+        for key, value in entry.items():
+            if isinstance(value, bool):
+                if rng.random() < profile.flag_error_rate:
+                    changed[key] = not value
+            elif key in valued:
+                error, pick = rng.random(), rng.random()
+                others = [v for v in valued[key] if v != value]
+                if error < profile.status_error_rate and others:
+                    changed[key] = others[int(pick * len(others))]
+    return out
+
+
+def relation_errors(
+    relations: Sequence[Mapping[str, Any]], profile: AnnotatorProfile, rng: random.Random
+) -> list[dict[str, Any]]:
+    """The relations ``profile`` would draw: one number per relation, left out below
+    ``relation_miss_rate``.
+
+    >>> from curation.settings import AnnotatorProfile
+    >>> hasty = AnnotatorProfile(name="x", email="x@y.fr", relation_miss_rate=1.0)
+    >>> relation_errors([{"from": 0, "to": 1, "type": "has_result"}], hasty, random.Random(0))
+    []
+    """
+    return [dict(r) for r in relations if rng.random() >= profile.relation_miss_rate]
 
 
 def perturb_codes(
@@ -196,4 +257,11 @@ def _span_key(span: Span) -> tuple[int, int, str]:
     return (span.start, span.end, span.label)
 
 
-__all__ = ["WORD", "annotator_rng", "perturb", "perturb_codes"]
+__all__ = [
+    "WORD",
+    "annotator_rng",
+    "attribute_errors",
+    "perturb",
+    "perturb_codes",
+    "relation_errors",
+]

@@ -310,6 +310,7 @@ def _post(
         roles=use_case.roles,
         siblings=vocab.siblings if vocab else None,
         role_key=lay.role,
+        attributes=use_case.span_attributes,
     )
     result = annotation_result(use_case, task, edited, prediction, rng)
     seconds = lead_time(

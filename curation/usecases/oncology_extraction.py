@@ -9,7 +9,7 @@ indexes, from the BIOMARKER to its BIOMARKER_RESULT) and one ``attributes`` entr
 status, never the negated flag: the guide is ``annotation_configs/guides/oncology_extraction.md``.
 """
 
-from curation.usecases.base import UseCase
+from curation.usecases.base import SpanAttribute, UseCase
 
 LABELS = (
     "TUMOR_SITE",
@@ -34,4 +34,10 @@ USE_CASE = UseCase(
     trainer="curation.models.oncology:train",
     metric="curation.metrics.oncology:extraction_metrics",
     doc_types=("cr_anapath", "fiche_rcp"),
+    relations=RELATIONS,
+    relation_ends=(("has_result", "BIOMARKER", "BIOMARKER_RESULT"),),
+    span_attributes=(
+        *(SpanAttribute(flag) for flag in FLAGS),
+        SpanAttribute("status", values=STATUSES, labels=("BIOMARKER_RESULT",)),
+    ),
 )
