@@ -60,7 +60,9 @@ def perturb(
     status) may be changed to another of their values. Results other than spans (``labels``,
     ``sections``, ``items``) are copied from the gold unchanged, unless the use case has
     ``roles`` (principal first): then :func:`perturb_codes` follows, with ``siblings`` giving
-    the codes one may confuse and ``role_key`` the attribute holding a span's role.
+    the codes one may confuse and ``role_key`` the attribute holding a span's role. Document
+    labels of a closed set without roles (a treatment response) are confused as a whole
+    (:func:`perturb_class`): their evidence spans keep the document's label.
     """
     taken = [(s.start, s.end) for s in gold.spans]
     free = [
@@ -69,6 +71,7 @@ def perturb(
         if not any(m.start() < end and start < m.end() for start, end in taken)
     ]
     placed: list[tuple[Span, int | None]] = []
+    classes = bool(gold.labels) and not roles  # evidence of one class per document
     for index, span in enumerate(gold.spans):
         miss, shift, swap, extra = (rng.random() for _ in range(4))
         if extra < profile.spurious_rate and free and labels:
@@ -80,7 +83,7 @@ def perturb(
         if shift < profile.boundary_shift_rate:
             start, end = _shifted(start, end, text, profile.max_shift, rng)
         others = [lb for lb in labels if lb != label]
-        if swap < profile.label_swap_rate and others:
+        if swap < profile.label_swap_rate and others and not classes:
             label = rng.choice(others)
         placed.append((Span(start, end, label, text[start:end], span.score), index))
     order = sorted(range(len(placed)), key=lambda i: _span_key(placed[i][0]))
@@ -101,6 +104,25 @@ def perturb(
     record.attributes.sort(key=lambda a: a.get("span", -1))
     if roles and record.labels:
         return perturb_codes(record, profile, roles, siblings or _none, rng, role_key=role_key)
+    if classes:
+        return perturb_class(record, profile, labels, rng)
+    return record
+
+
+def perturb_class(
+    record: Record, profile: AnnotatorProfile, labels: Sequence[str], rng: random.Random
+) -> Record:
+    """The document's first label confused with another of ``labels`` (one draw, below
+    ``label_swap_rate``), its evidence spans relabelled with it: a reader who takes a
+    "stabilité" for a partial response highlights the same sentence as partial response."""
+    others = [label for label in labels if label not in record.labels]
+    if rng.random() >= profile.label_swap_rate or not others:
+        return record
+    old, new = record.labels[0], rng.choice(others)
+    record.labels = [new, *record.labels[1:]]
+    record.spans = [
+        Span(s.start, s.end, new, s.text, s.score) if s.label == old else s for s in record.spans
+    ]
     return record
 
 
