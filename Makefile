@@ -58,6 +58,7 @@ run: $(STAMP) $(KEY_FILE) ## The whole loop on the embedded default: pipeline, L
 	@$(BIN)/curation studio status
 	@for uc in $(USE_CASES); do echo "Benchmark in benchmarks/$$uc/ (card README.md); open its report: benchmarks/$$uc/report/index.html"; done
 	@echo "Quality reports and Data Docs in reports/quality/<use case>/ (data_docs/*/index.html)"
+	@echo "Oncology patient table and trial pre-screening: data/structured/oncology/ (screening.md; accuracy in reports/structure/oncology/evaluation.json)"
 	@echo "Annotate at that address (credentials in .secrets/studio.env)"
 
 studio-down: $(STAMP) ## Stop the embedded Label Studio server

@@ -12,12 +12,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from curation.settings import StudioSettings
+from curation.usecases import get
 
 ROOT = Path(__file__).parents[1]
 BIN = Path(sys.executable).parent
@@ -69,6 +71,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory, studio_settings: StudioSettin
     )
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["generate"]["n_documents"] = 60
+    params["generate"]["oncology_share"] = 0.8  # enough oncology reports for their use cases
     # the session's real Label Studio server, and a project title of this test's own
     params["studio"].update(
         port=studio_settings.port,
@@ -89,6 +92,10 @@ def repo(tmp_path_factory: pytest.TempPathFactory, studio_settings: StudioSettin
         epochs=1,
     )
     params["train"]["icd10_coding"]["synthetic"].update(n_documents=300, n_sites=5)
+    oncology = params["train"]["oncology_extraction"]
+    oncology["synthetic"].update(n_documents=40, n_sites=5)
+    oncology["model"] = dict(train["model"])
+    params["train"]["oncology_response"]["synthetic"].update(n_documents=300, n_sites=5)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
     sh("git", "init", "-q", cwd=repo)
     sh("dvc", "init", "-q", cwd=repo)
@@ -114,6 +121,8 @@ def test_repro_up_to_label_studio(repo: Path) -> None:
         "preannotate@icd10_coding",
         "validate@icd10_coding-preannotations",
         "push@icd10_coding",
+        *(f"{verb}@{uc}" for uc in ONCOLOGY for verb in ("train", "preannotate", "push")),
+        *(f"validate@{uc}-preannotations" for uc in ONCOLOGY),
     ):
         assert f"Running stage '{stage}'" in out
     table = pq.read_table(repo / "data/raw/documents.parquet")
@@ -121,7 +130,7 @@ def test_repro_up_to_label_studio(repo: Path) -> None:
     quarantine = (repo / "data/raw/quarantine.jsonl").read_text().splitlines()
     assert quarantine == []  # the synthetic corpus is clean: all 60 accepted
     keys = sorted(p.name for p in (repo / "data/raw/answer_key").iterdir())
-    assert "pseudonymisation.jsonl" in keys and len(keys) == 6
+    assert "pseudonymisation.jsonl" in keys and "patients" in keys and len(keys) == 7
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     assert {"generate", "ingest", "train@pseudonymisation"} <= set(lock["stages"])
     assert (repo / "models/pseudonymisation/config.json").exists()
@@ -145,6 +154,40 @@ def test_repro_up_to_label_studio(repo: Path) -> None:
     )
     receipt = json.loads((repo / "reports/icd10_coding/push.json").read_text())
     assert receipt["tasks_in_projects"] == len(coded)
+    # oncology: pathology reports and RCP forms with relations and attributes; responses of
+    # the reports that assess a treatment, each with its evidence
+    extracted = records(repo, "data/preannotations/oncology_extraction.jsonl")
+    assert set(extracted) == oncology_documents(repo)["oncology_extraction"]
+    assert any(r["relations"] for r in extracted.values())
+    assert all(len(r["attributes"]) == len(r["spans"]) for r in extracted.values())
+    responses = records(repo, "data/preannotations/oncology_response.jsonl")
+    assert set(responses) == oncology_documents(repo)["oncology_response"] != set()
+    assert all(len(r["labels"]) == 1 and r["spans"] for r in responses.values())
+    for uc in ONCOLOGY:
+        receipt = json.loads((repo / f"reports/{uc}/push.json").read_text())
+        assert receipt["tasks_in_projects"] == len(oncology_documents(repo)[uc])
+
+
+ONCOLOGY = ("oncology_extraction", "oncology_response")
+
+
+def records(repo: Path, path: str) -> dict[str, dict[str, Any]]:
+    """Records of a JSONL file, by doc_id."""
+    rows = [json.loads(line) for line in (repo / path).open()]
+    return {r["doc_id"]: r for r in rows}
+
+
+def oncology_documents(repo: Path) -> dict[str, set[str]]:
+    """doc_ids of each oncology use case's tasks: its document types, then its selector."""
+    table = pq.read_table(repo / "data/pseudonymised/documents.parquet").to_pylist()
+    out = {}
+    for uc in ONCOLOGY:
+        use_case = get(uc)
+        selects = use_case.selects() or (lambda text: True)
+        out[uc] = {
+            r["doc_id"] for r in table if r["doc_type"] in use_case.doc_types and selects(r["text"])
+        }
+    return out
 
 
 def coded_documents(repo: Path) -> set[str]:
@@ -159,6 +202,8 @@ def coded_documents(repo: Path) -> set[str]:
 def test_simulated_experts_then_adjudication(repo: Path) -> None:
     sh("curation", "simulate-annotators", "pseudonymisation", cwd=repo)
     sh("curation", "simulate-annotators", "icd10_coding", cwd=repo)
+    for uc in ONCOLOGY:
+        sh("curation", "simulate-annotators", uc, cwd=repo)
     out = sh("dvc", "repro", "adjudicate", cwd=repo)
     for stage in (
         "pull@pseudonymisation",
@@ -167,6 +212,8 @@ def test_simulated_experts_then_adjudication(repo: Path) -> None:
         "pull@icd10_coding",
         "validate@icd10_coding-annotations",
         "adjudicate@icd10_coding",
+        *(f"{verb}@{uc}" for uc in ONCOLOGY for verb in ("pull", "adjudicate")),
+        *(f"validate@{uc}-annotations" for uc in ONCOLOGY),
     ):
         assert f"Running stage '{stage}'" in out
     lines = (repo / "data/annotations/pseudonymisation.jsonl").read_text().splitlines()
@@ -198,6 +245,17 @@ def test_simulated_experts_then_adjudication(repo: Path) -> None:
     assert all(len(codes) == 1 for codes in marked)
     summary = json.loads((repo / "reports/quality/icd10_coding/adjudication.json").read_text())
     assert summary["gold"] + summary["conflicts"] == len(coded_documents(repo))
+    for uc, tasks in oncology_documents(repo).items():
+        annotated = records(repo, f"data/annotations/{uc}.jsonl")
+        assert set(annotated) == tasks
+        summary = json.loads((repo / f"reports/quality/{uc}/adjudication.json").read_text())
+        assert summary["gold"] + summary["conflicts"] == len(tasks)
+    annotated = [
+        json.loads(line)
+        for line in (repo / "data/annotations/oncology_extraction.jsonl").read_text().splitlines()
+    ]
+    statuses = [a.get("status") for r in annotated for a in r.get("attributes", [])]
+    assert {"positive", "negative"} <= set(statuses)  # per-region choices came back
 
 
 def test_review_settles_conflicts_and_gold_passes_the_gates(repo: Path) -> None:
@@ -207,12 +265,19 @@ def test_review_settles_conflicts_and_gold_passes_the_gates(repo: Path) -> None:
     sh("curation", "simulate-annotators", "pseudonymisation", "--review", cwd=repo)
     sh("curation", "review", "icd10_coding", cwd=repo)
     sh("curation", "simulate-annotators", "icd10_coding", "--review", cwd=repo)
+    for uc in ONCOLOGY:
+        sh("curation", "review", uc, cwd=repo)
+        sh("curation", "simulate-annotators", uc, "--review", cwd=repo)
     out = sh("dvc", "repro", cwd=repo)
     for stage in (
         "agreement@pseudonymisation",
         "validate@pseudonymisation-gold",
         "agreement@icd10_coding",
         "validate@icd10_coding-gold",
+        *(f"agreement@{uc}" for uc in ONCOLOGY),
+        *(f"validate@{uc}-gold" for uc in ONCOLOGY),
+        *(f"score@{uc}" for uc in ONCOLOGY),
+        "structure",
     ):
         assert f"Running stage '{stage}'" in out
     gold = [json.loads(line) for line in (repo / "data/gold/pseudonymisation.jsonl").open()]
@@ -368,7 +433,7 @@ def test_second_repro_is_a_no_op_and_push_works(repo: Path) -> None:
     out = sh("dvc", "repro", cwd=repo)
     assert "didn't change, skipping" in out
     assert "Running stage 'pull" in out  # the server is outside DVC: always pulled
-    assert out.count("Running stage") == 2  # pull@pseudonymisation, pull@icd10_coding
+    assert out.count("Running stage") == 4  # the pull of each use case
     sh("dvc", "push", cwd=repo)
     assert any((repo.parent / "remote").rglob("*"))
     mapping = (repo / "data/secret/pseudonymisation_mapping.jsonl").read_bytes()
@@ -378,6 +443,7 @@ def test_second_repro_is_a_no_op_and_push_works(repo: Path) -> None:
     assert isinstance(status, dict) and set(status) <= {
         "pull@pseudonymisation",
         "pull@icd10_coding",
+        *(f"pull@{uc}" for uc in ONCOLOGY),
     }  # always changed, by design
 
 
@@ -397,3 +463,51 @@ def test_changed_corpus_reruns_from_generate_and_stale_annotations_stop_at_the_g
         "validate annotations icd10_coding: FAILED" in said
     )
     assert "Running stage 'adjudicate@pseudonymisation'" not in said
+
+
+def test_oncology_gold_structure_and_releases(repo: Path) -> None:
+    tasks = oncology_documents(repo)
+    for uc in ONCOLOGY:
+        gold = records(repo, f"data/gold/{uc}.jsonl")
+        assert set(gold) == tasks[uc]
+        gate = json.loads((repo / f"reports/quality/{uc}/gold.json").read_text())
+        assert gate["success"], gate
+    gate = json.loads((repo / "reports/quality/oncology_extraction/gold.json").read_text())
+    suites = {r["suite"] for r in gate["expectations"]}
+    assert {"relations", "attributes"} <= suites
+    scores = json.loads(
+        (repo / "reports/oncology_extraction/preannotation_metrics.json").read_text()
+    )
+    assert (
+        scores["strict"]["micro"]["f1"] > 0.9 and scores["relations"]["strict"]["micro"]["f1"] > 0.9
+    )
+    scores = json.loads((repo / "reports/oncology_response/preannotation_metrics.json").read_text())
+    assert scores["accuracy"] > 0.7 and "kappa" in scores
+    # the research deliverable: a patient table with evidence, screening, patient-level accuracy
+    structured = repo / "data/structured/oncology"
+    patients = pq.read_table(structured / "patients.parquet").to_pylist()
+    truth = [
+        json.loads(line)
+        for line in (repo / "data/raw/answer_key/patients/oncology.jsonl").read_text().splitlines()
+    ]
+    assert {p["patient_id"] for p in truth} <= {p["patient_id"] for p in patients}
+    assert (structured / "patients.csv").exists() and (structured / "timeline.parquet").exists()
+    screening = json.loads((structured / "screening.json").read_text())["criteria"]
+    assert screening and all("candidates" in c and "excluded" in c for c in screening.values())
+    evaluation = json.loads((repo / "reports/structure/oncology/evaluation.json").read_text())
+    assert evaluation["truth"]["patients"]["matched"] == len(truth)
+    assert evaluation["truth"]["fields"]["histology"]["accuracy"] > 0.5
+    for uc in ONCOLOGY:
+        out = sh("curation", "release", uc, "--version", "1.0.0", cwd=repo)
+        assert f"released {uc} v1.0.0" in out
+        folder = repo / "benchmarks" / uc
+        info = json.loads((folder / "release.json").read_text())
+        assert sum(info["splits"].values()) == len(tasks[uc])
+        shown = sh("curation", "evaluate", uc, "--baseline", "preannotator", cwd=repo)
+        assert "baseline:preannotator" in shown
+    ann = (repo / "benchmarks/oncology_extraction/data").glob("brat/*/*.ann")
+    assert any(line.startswith("R") for f in ann for line in f.read_text().splitlines())
+    baseline = json.loads(
+        (repo / "benchmarks/oncology_response/baselines/preannotator.json").read_text()
+    )
+    assert {"accuracy", "kappa"} <= set(baseline)

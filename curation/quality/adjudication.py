@@ -481,6 +481,9 @@ def adjudicate_document(
         if clashes:
             own = [_clash(group, Counter()) for group in clashes]
             return Conflict(doc_id, use_case.id, versions, own, None)
+        broken = structure_disputes(versions[0].record, use_case)
+        if broken:
+            return Conflict(doc_id, use_case.id, versions, broken, None)
         return _gold(versions[0].record, use_case, "single", versions, None, quorum)
     result = Record(doc_id, use_case.id, "adjudication")
     disputes: list[Dispute] = []
@@ -497,6 +500,7 @@ def adjudicate_document(
         disputes = [Dispute({a.annotator: 1 for a in versions}, reason="different texts")]
     else:
         result.sections, result.items = versions[0].record.sections, versions[0].record.items
+    disputes = disputes or structure_disputes(result, use_case)
     if disputes:
         return Conflict(doc_id, use_case.id, versions, disputes, agreement)
     if use_case.kind != "spans":
@@ -506,6 +510,37 @@ def adjudicate_document(
             roles if use_case.kind == "labels" and use_case.roles else first.attributes
         )
     return _gold(result, use_case, "consensus", versions, agreement, quorum)
+
+
+def structure_disputes(record: Record, use_case: UseCase) -> list[Dispute]:
+    """What breaks the use case's declared structure: a relation whose ends have other labels
+    than its type allows (a result relabelled as a treatment but still linked), an attribute
+    on a span label that may not carry it (a status left on it). Such a version is not gold:
+    it goes to review, as overlapping spans do; the gold gate would refuse it."""
+    ends = {kind: (head, tail) for kind, head, tail in use_case.relation_ends}
+    out: list[Dispute] = []
+    spans = record.spans
+    for relation in record.relations:
+        head, tail = relation.get("from"), relation.get("to")
+        allowed = ends.get(str(relation.get("type")))
+        if not (isinstance(head, int) and isinstance(tail, int)):
+            continue  # malformed indexes are the gates' to report
+        if allowed and 0 <= head < len(spans) and 0 <= tail < len(spans):
+            found = (spans[head].label, spans[tail].label)
+            if found != allowed:
+                votes = {f"{relation.get('type')} {found[0]}->{found[1]}": 1}
+                out.append(Dispute(votes, spans[head].start, spans[tail].end, "relation ends"))
+    restricted = {a.name: set(a.labels) for a in use_case.span_attributes if a.labels}
+    for entry in record.attributes:
+        index = entry.get("span")
+        if not isinstance(index, int) or not 0 <= index < len(spans):
+            continue
+        for key, labels in restricted.items():
+            if entry.get(key) is not None and spans[index].label not in labels:
+                span = spans[index]
+                votes = {f"{key} on {span.label}": 1}
+                out.append(Dispute(votes, span.start, span.end, f"attribute {key} on label"))
+    return out
 
 
 def _gold(

@@ -268,3 +268,22 @@ def test_trimming_white_space_only_keeps_the_indexes() -> None:
     gold = gold_of(adjudicate_document("d1", [Annotated(record, "annotator:a")], ONCO))
     assert gold.spans == [EGFR, EGFR_RESULT]
     assert gold.relations == record.relations and gold.attributes == record.attributes
+
+
+def test_a_version_breaking_the_declared_structure_goes_to_review() -> None:
+    # the result relabelled as a treatment, still linked and still holding its status
+    relabelled = span("mutation présente", "TREATMENT")
+    spans = [EGFR, relabelled, KRAS, KRAS_RESULT, RADIO]
+    marks = MARKS | {relabelled.text: FLAGS | {"status": "positive"}}
+    lone = ann("a", spans, [(EGFR, relabelled), (KRAS, KRAS_RESULT)], marks)
+    conflict = conflict_of(adjudicate_document("d1", [lone], ONCO))
+    reasons = {d.reason for d in conflict.disputes}
+    assert reasons == {"relation ends", "attribute status on label"}
+    place = {(d.start, d.end) for d in conflict.disputes if d.reason != "relation ends"}
+    assert place == {(relabelled.start, relabelled.end)}
+    # the same annotator without the leftovers: gold as it is
+    clean = ann("a", spans, [(KRAS, KRAS_RESULT)], MARKS | {relabelled.text: FLAGS})
+    assert gold_of(adjudicate_document("d1", [clean], ONCO)).provenance["rule"] == "single"
+    # a reviewer's version wins: review is where structure is settled
+    fixed = ann("r", ORDER, LINKS, MARKS, review=True)
+    assert gold_of(adjudicate_document("d1", [lone, fixed], ONCO)).provenance["rule"] == "review"
