@@ -109,6 +109,20 @@ def label_scores(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {code: dict(row) for code, row in (metrics.get("per_code") or {}).items()}
 
 
+def structure_lines(metrics: Mapping[str, Any]) -> list[str]:
+    """Relation F1 and attribute accuracies of span metrics that have them, one line each."""
+    lines = []
+    relations = _get(metrics, "relations", "strict", "micro")
+    if relations:
+        lines.append(
+            f"  relations: P {relations['precision']} R {relations['recall']} F1 {relations['f1']}"
+        )
+    for name, row in (metrics.get("attributes") or {}).items():
+        if isinstance(row, Mapping):
+            lines.append(f"  attribute {name}: accuracy {row['accuracy']} ({row['spans']} spans)")
+    return lines
+
+
 __all__ = [
     "headline",
     "is_class_metrics",
@@ -116,4 +130,5 @@ __all__ = [
     "label_scores",
     "macro_f1",
     "main_scores",
+    "structure_lines",
 ]

@@ -76,9 +76,10 @@ def render(metrics: dict[str, Any]) -> str:
             f"  {summary.headline(metrics)}: P {main.get('precision')} R {main.get('recall')} "
             f"F1 {main.get('f1')} [{main.get('low')}, {main.get('high')}]"
         )
-    for key in ("dp_accuracy", "dp_category_accuracy"):
+    for key in ("dp_accuracy", "dp_category_accuracy", "accuracy", "kappa"):
         if key in metrics:
             lines.append(f"  {key.replace('_', ' ')} {metrics[key]}")
+    lines += summary.structure_lines(metrics)
     for k, row in (metrics.get("at_k") or {}).items():
         lines.append(f"  precision@{k} {row['precision']}  recall@{k} {row['recall']}")
     for label, row in summary.label_scores(metrics).items():

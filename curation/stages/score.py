@@ -91,12 +91,5 @@ def render(use_case_id: str, metrics: dict[str, Any]) -> str:
         lines.append(f"  leak rate {metrics['leak']['leak_rate']} (share of PHI characters left)")
     for label, row in metrics["strict"]["per_label"].items():
         lines.append(f"  {label:<16} P {row['precision']}  R {row['recall']}  F1 {row['f1']}")
-    relations = metrics.get("relations", {}).get("strict", {}).get("micro")
-    if relations:  # span use cases with relations and attributes (oncology extraction)
-        lines.append(
-            f"  relations: P {relations['precision']} R {relations['recall']} F1 {relations['f1']}"
-        )
-    for name, row in metrics.get("attributes", {}).items():
-        if isinstance(row, dict):
-            lines.append(f"  attribute {name}: accuracy {row['accuracy']} ({row['spans']} spans)")
+    lines += summary.structure_lines(metrics)
     return "\n".join(lines)
