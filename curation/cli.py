@@ -445,7 +445,14 @@ def list_usecases() -> None:
         if uc.roles:
             typer.echo(f"    roles: {', '.join(uc.roles)} (the first is principal)")
         if uc.doc_types:
-            typer.echo(f"    documents: {', '.join(uc.doc_types)}")
+            chosen = f" (those {uc.selector} selects)" if uc.selector else ""
+            typer.echo(f"    documents: {', '.join(uc.doc_types)}{chosen}")
+        for kind, head, tail in uc.relation_ends:
+            typer.echo(f"    relation: {kind} ({head} -> {tail})")
+        for attribute in uc.span_attributes:
+            values = ", ".join(attribute.values) if attribute.values else "flag"
+            on = f" on {', '.join(attribute.labels)}" if attribute.labels else ""
+            typer.echo(f"    attribute: {attribute.name} ({values}){on}")
 
 
 if __name__ == "__main__":  # pragma: no cover
