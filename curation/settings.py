@@ -238,6 +238,46 @@ class EngineSettings(_Section):
     threads: int | None = Field(None, ge=1, description="CPU threads for torch; unset = all")
 
 
+class GenerationSettings(_Section):
+    """Draft generation for the generative use cases (``clinical_summary``, ``mcq_generation``):
+    the offline ``extractive`` baseline, a ``local`` transformers model, or an OpenAI-compatible
+    chat ``endpoint`` (how hospitals serve on-premise LLMs). See
+    :mod:`curation.models.generation`."""
+
+    backend: Literal["extractive", "local", "endpoint"] = "extractive"
+    model_path: str | None = Field(
+        None, description="local folder of a causal or seq2seq language model (backend local)"
+    )
+    endpoint_url: str | None = Field(
+        None, description="base URL of the chat API, e.g. http://llm.chu.local/v1 (endpoint)"
+    )
+    api_key_env: str | None = Field(
+        "GENERATION_API_KEY",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="NAME of the environment variable holding the endpoint's key (never the "
+        "key itself); unset = no key sent",
+    )
+    model_name: str | None = Field(None, description="model asked of the endpoint")
+    prompt_version: str = Field("v1", pattern=r"^v[0-9]+$", description="prompts/<use_case>.<v>.md")
+    prompts_dir: str = "prompts"
+    temperature: float = Field(0.0, ge=0, le=2, description="0 = greedy, deterministic")
+    max_new_tokens: int = Field(768, ge=1)
+    seed: int | None = Field(0, description="sampling seed (when temperature > 0)")
+    timeout: float = Field(120.0, gt=0, description="seconds per endpoint request")
+    retries: int = Field(3, ge=0, description="endpoint retries on 429, 5xx and network errors")
+    backoff: float = Field(1.0, ge=0, description="first wait before a retry (s), then doubled")
+    batch_size: int = Field(4, ge=1, description="prompts per forward pass (backend local)")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> GenerationSettings:
+        if self.backend == "local" and not self.model_path:
+            raise ValueError("backend local needs `model_path` (a local model folder)")
+        if self.backend == "endpoint" and not (self.endpoint_url and self.model_name):
+            raise ValueError("backend endpoint needs `endpoint_url` and `model_name`")
+        return self
+
+
 class PreannotateSettings(_Section):
     """``preannotate``: the engine, and per use case whether its trained model is used."""
 
