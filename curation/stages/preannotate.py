@@ -20,7 +20,7 @@ from curation.progress import progress_bar
 from curation.schema import Record
 from curation.settings import Params
 from curation.usecases import get
-from curation.usecases.base import resolve
+from curation.usecases.base import UseCase, resolve
 
 
 @dataclass(slots=True)
@@ -52,6 +52,16 @@ def documents_path(use_case_id: str, params: Params) -> Path:
     return paths.PSEUDONYMISED_DOCUMENTS
 
 
+def task_texts(use_case: UseCase, table: Path) -> Iterator[tuple[str, str]]:
+    """``(doc_id, text)`` of the documents of ``table`` that are tasks of ``use_case``: its
+    ``doc_types``, then its selector (treatment response: the reports assessing one)."""
+    texts = iter_texts(table, doc_types=use_case.doc_types)
+    selects = use_case.selects()
+    if selects is None:
+        return texts
+    return ((doc_id, text) for doc_id, text in texts if selects(text))
+
+
 def run(
     use_case_id: str,
     params: Params,
@@ -73,11 +83,8 @@ def run(
     summary = PreannotateSummary(use_case.id, preannotator.origin, str(target))
 
     def counted() -> Iterator[Record]:
-        kinds = use_case.doc_types if input_path is None else ()  # a user's file: every line
-        selects = use_case.selects() if input_path is None else None
-        texts = iter_texts(source, doc_types=kinds)
-        if selects is not None:
-            texts = ((doc_id, text) for doc_id, text in texts if selects(text))
+        # the use case's documents in the pipeline; a user's file: every line
+        texts = iter_texts(source) if input_path is not None else task_texts(use_case, source)
         docs = progress_bar(texts, desc=f"preannotate {use_case.id}", enabled=progress)
         for record in preannotator.predict(docs):
             summary.documents += 1

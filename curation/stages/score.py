@@ -18,7 +18,7 @@ from curation import paths
 from curation.io import atomic_writer, read_records
 from curation.metrics import summary
 from curation.settings import Params
-from curation.stages.preannotate import documents_path
+from curation.stages.preannotate import documents_path, task_texts
 from curation.usecases import get
 from curation.usecases.base import resolve
 
@@ -49,6 +49,11 @@ def run(
     if table.exists():
         columns = pq.read_table(table, columns=["doc_id", "doc_type"]).to_pydict()
         groups = dict(zip(columns["doc_id"], columns["doc_type"], strict=True))
+        if reference is None and (use_case.doc_types or use_case.selector):
+            # the answer key covers every document; the use case's tasks are a subset
+            # (oncology extraction reads pathology reports and RCP forms, not consultations)
+            tasks = {doc_id for doc_id, _ in task_texts(use_case, table)}
+            gold = [record for record in gold if record.doc_id in tasks]
     metrics: dict[str, Any] = resolve(use_case.metric)(gold, predicted, use_case, groups)
     target = output or paths.report_dir(use_case_id) / "preannotation_metrics.json"
     with atomic_writer(target) as handle:

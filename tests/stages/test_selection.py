@@ -14,8 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.schema import DOCUMENT_SCHEMA
-from curation.settings import GenerateSettings
+from curation.settings import GenerateSettings, Params
 from curation.sources.synthetic.corpus import generate_documents
+from curation.stages import score
+from curation.stages.preannotate import task_texts
 from curation.stages.push import _Inputs
 from curation.usecases import REGISTRY, get
 from curation.usecases.oncology_response import assesses_response
@@ -65,3 +67,45 @@ def test_every_selector_is_resolvable() -> None:
     for use_case in REGISTRY.values():
         selects = use_case.selects()
         assert selects is None or callable(selects), use_case.id
+
+
+def test_task_texts_are_the_documents_push_offers(corpus: tuple[Path, Path, set[str]]) -> None:
+    documents, _, assessed = corpus
+    assert {doc_id for doc_id, _ in task_texts(RESPONSE, documents)} == assessed
+    extraction = get("oncology_extraction")
+    kinds = pq.read_table(documents, columns=["doc_id", "doc_type"]).to_pylist()
+    expected = {r["doc_id"] for r in kinds if r["doc_type"] in extraction.doc_types}
+    assert {doc_id for doc_id, _ in task_texts(extraction, documents)} == expected
+
+
+def test_score_reads_the_answer_key_of_the_use_case_documents_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the answer key holds oncology entities of consultations too; the use case reads
+    # pathology reports and RCP forms: predictions perfect on those score 1.0, not less
+    extraction = get("oncology_extraction")
+    monkeypatch.chdir(tmp_path)
+    rows, key, predicted = [], [], []
+    for item in generate_documents(GenerateSettings(n_documents=80, seed=4, oncology_share=1.0)):
+        rows.append(item.document.to_row())
+        if extraction.id in item.records:
+            line = item.records[extraction.id].to_json() + "\n"
+            key.append(line)
+            if item.document.doc_type in extraction.doc_types:
+                predicted.append(line)
+    assert len(predicted) < len(key)
+    table = tmp_path / "data/pseudonymised/documents.parquet"
+    table.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=DOCUMENT_SCHEMA), table)
+    answer_key = tmp_path / "data/pseudonymised/answer_key/oncology_extraction.jsonl"
+    answer_key.parent.mkdir(parents=True)
+    answer_key.write_text("".join(key), encoding="utf-8")
+    preannotated = tmp_path / "data/preannotations/oncology_extraction.jsonl"
+    preannotated.parent.mkdir(parents=True)
+    preannotated.write_text("".join(predicted), encoding="utf-8")
+    metrics = score.run(extraction.id, Params())
+    assert metrics["strict"]["micro"]["recall"] == 1.0
+    assert metrics["relations"]["strict"]["micro"]["f1"] == 1.0
+    # a reference given by hand is taken whole: the consultations' entities are missed
+    whole = score.run(extraction.id, Params(), reference=answer_key)
+    assert whole["strict"]["micro"]["recall"] < 1.0
