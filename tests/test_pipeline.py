@@ -355,9 +355,8 @@ def test_oncology_gold_structure_and_releases(repo: Path) -> None:
     scores = json.loads(
         (repo / "reports/oncology_extraction/preannotation_metrics.json").read_text()
     )
-    # rules and a toy model of one epoch (its spurious spans lower precision: 0.887 seen);
-    # the trained extractor's figures are measured by tests/bench/bench_oncology.py
-    assert scores["strict"]["micro"]["f1"] > 0.75
+    # against the answer key of its own documents (pathology reports, RCP forms)
+    assert scores["strict"]["micro"]["f1"] > 0.9
     assert scores["relations"]["strict"]["micro"]["f1"] > 0.9
     scores = json.loads((repo / "reports/oncology_response/preannotation_metrics.json").read_text())
     assert scores["accuracy"] > 0.7 and "kappa" in scores
