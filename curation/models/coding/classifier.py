@@ -24,43 +24,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion
 from sklearn.preprocessing import MultiLabelBinarizer
 
+from curation.models.features import tfidf_union
 from curation.settings import CoderSettings
 
 FloatMatrix = npt.NDArray[np.float64]
 
 
 def _features(settings: CoderSettings) -> FeatureUnion:
-    parts: list[tuple[str, TfidfVectorizer]] = [
-        (
-            "words",
-            TfidfVectorizer(
-                ngram_range=settings.word_ngrams,
-                min_df=settings.min_df,
-                max_features=settings.max_features,
-                sublinear_tf=True,
-            ),
-        )
-    ]
-    if settings.char_ngrams is not None:
-        parts.append(
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=settings.char_ngrams,
-                    min_df=settings.min_df,
-                    max_features=settings.max_features,
-                    sublinear_tf=True,
-                ),
-            )
-        )
-    return FeatureUnion(parts)
+    return tfidf_union(
+        settings.word_ngrams, settings.char_ngrams, settings.min_df, settings.max_features
+    )
 
 
 @dataclass(slots=True)

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 from threadpoolctl import threadpool_limits
 
+from curation.models.features import tfidf_union
 from curation.settings import ResponseSettings
 from curation.usecases.oncology_response import RESPONSES
 
@@ -31,31 +31,9 @@ FloatMatrix = npt.NDArray[np.float64]
 
 
 def _features(settings: ResponseSettings) -> FeatureUnion:
-    parts: list[tuple[str, TfidfVectorizer]] = [
-        (
-            "words",
-            TfidfVectorizer(
-                ngram_range=settings.word_ngrams,
-                min_df=settings.min_df,
-                max_features=settings.max_features,
-                sublinear_tf=True,
-            ),
-        )
-    ]
-    if settings.char_ngrams is not None:
-        parts.append(
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=settings.char_ngrams,
-                    min_df=settings.min_df,
-                    max_features=settings.max_features,
-                    sublinear_tf=True,
-                ),
-            )
-        )
-    return FeatureUnion(parts)
+    return tfidf_union(
+        settings.word_ngrams, settings.char_ngrams, settings.min_df, settings.max_features
+    )
 
 
 @dataclass(slots=True)
